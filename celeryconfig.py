@@ -1,0 +1,38 @@
+"""Celery configuration: Redis broker, late acks, one periodic sweep driven by beat."""
+
+import os
+
+from clinic import env
+
+broker_url = env.string("CELERY_BROKER_URL") or env.string("REDIS_URL", "redis://127.0.0.1:6379/0")
+result_backend = None
+task_ignore_result = True
+task_serializer = "json"
+accept_content = ["json"]
+timezone = "Asia/Shanghai"
+enable_utc = True
+
+# A task whose worker dies mid-run goes back to the queue; tasks are written to be harmless
+# when run twice (compare-and-set), so a redelivery never doubles an effect.
+task_acks_late = True
+task_reject_on_worker_lost = True
+worker_prefetch_multiplier = 1
+
+# Never let a web request wait on a dead broker for long: publishing gives up fast and the
+# periodic sweep delivers whatever was left undelivered.
+broker_connection_timeout = 1
+broker_connection_retry_on_startup = True
+broker_transport_options = {
+    "socket_connect_timeout": 1,
+    "socket_timeout": 1,
+    "max_retries": 0,
+    "visibility_timeout": 3600,
+}
+task_publish_retry = False
+
+beat_schedule = {
+    "sweep": {
+        "task": "workflows.tasks.sweep",
+        "schedule": float(os.environ.get("SWEEP_INTERVAL_SECONDS", "30")),
+    },
+}

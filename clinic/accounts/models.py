@@ -1,0 +1,57 @@
+"""Users, donor profiles and the login failure counter."""
+
+from __future__ import annotations
+
+import secrets
+
+from django.contrib.auth.models import AbstractUser
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+# No 0/O, 1/I/L: codes are read aloud and typed by room managers.
+_CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
+
+
+def new_donor_code() -> str:
+    return "D" + "".join(secrets.choice(_CODE_ALPHABET) for _ in range(7))
+
+
+class User(AbstractUser):
+    phone = models.CharField(_("phone"), max_length=20, blank=True)
+
+    class Meta:
+        permissions = [
+            ("manage_users", "Can create staff, room manager and admin accounts"),
+            ("manage_roles", "Can assign permissions to roles"),
+        ]
+
+    @property
+    def roles(self) -> list[str]:
+        return sorted(group.name for group in self.groups.all())
+
+    @property
+    def donor_code(self) -> str | None:
+        profile = getattr(self, "donor_profile", None)
+        return profile.donor_code if profile else None
+
+
+class DonorProfile(models.Model):
+    """A client's identity. Name, phone and ID number need `bookings.view_donor_identity`."""
+
+    user = models.OneToOneField(User, on_delete=models.CASCADE, related_name="donor_profile")
+    donor_code = models.CharField(max_length=12, unique=True, default=new_donor_code, editable=False)
+    real_name = models.CharField(_("real name"), max_length=100, blank=True)
+    id_number = models.CharField(_("ID number"), max_length=18, blank=True)
+    created = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return self.donor_code
+
+
+class LoginThrottle(models.Model):
+    """Consecutive failed logins per username; a lock lifts at `locked_until`."""
+
+    username = models.CharField(max_length=150, unique=True)
+    failures = models.PositiveIntegerField(default=0)
+    locked_until = models.DateTimeField(null=True, blank=True)
+    updated = models.DateTimeField(auto_now=True)

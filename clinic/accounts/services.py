@@ -1,0 +1,289 @@
+"""Accounts: registration, staff accounts, profiles, role permissions and login lockout."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth import password_validation
+from django.contrib.auth.models import Group, Permission
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from clinic.accounts import roles
+from clinic.accounts.models import DonorProfile, LoginThrottle, User
+from clinic.accounts.validators import normalize_phone, valid_id_number
+from clinic.audit import services as audit
+from clinic.errors import Conflict, Invalid, Locked
+
+
+def _check_password(password: str, user: User | None = None) -> None:
+    try:
+        password_validation.validate_password(password, user)
+    except ValidationError as exc:
+        raise Invalid(
+            "The password is too weak.", code="weak_password", fields={"password": list(exc.messages)}
+        ) from None
+
+
+def _clean_phone(phone: str, *, required: bool) -> str:
+    if not phone:
+        if required:
+            raise Invalid("A phone number is required.", code="invalid", fields={"phone": ["This field is required."]})
+        return ""
+    normalized = normalize_phone(phone)
+    if normalized is None:
+        raise Invalid(
+            "The phone number is not valid.", code="invalid", fields={"phone": ["Enter a valid phone number."]}
+        )
+    return normalized
+
+
+def _clean_id_number(id_number: str) -> str:
+    if id_number and not valid_id_number(id_number):
+        raise Invalid(
+            "The ID number is not valid.",
+            code="invalid",
+            fields={"id_number": ["Enter an 18-character resident ID number."]},
+        )
+    return id_number.upper()
+
+
+def _check_username_free(username: str) -> None:
+    if User.objects.filter(username__iexact=username).exists():
+        raise Invalid(
+            "That username is taken.", code="username_taken", fields={"username": ["That username is taken."]}
+        )
+
+
+@transaction.atomic
+def register(
+    *,
+    username: str,
+    password: str,
+    phone: str,
+    role: str = roles.DONOR,
+    email: str = "",
+    real_name: str = "",
+    id_number: str = "",
+) -> User:
+    """A donor or self-preservation client signs up; he gets a pseudonymous donor code."""
+    if role not in roles.CLIENT_ROLES:
+        raise Invalid(
+            "Only donor or self_preservation accounts can register.",
+            code="invalid",
+            fields={"role": ["Choose donor or self_preservation."]},
+        )
+    phone = _clean_phone(phone, required=True)
+    id_number = _clean_id_number(id_number)
+    _check_username_free(username)
+    user = User(username=username, email=email, phone=phone)
+    _check_password(password, user)
+    user.set_password(password)
+    try:
+        with transaction.atomic():
+            user.save()
+    except IntegrityError:
+        raise Invalid(
+            "That username is taken.", code="username_taken", fields={"username": ["That username is taken."]}
+        ) from None
+    user.groups.add(Group.objects.get(name=role))
+    _create_profile(user, real_name=real_name, id_number=id_number)
+    audit.record("account.registered", actor=user, obj=user, data={"role": role})
+    return user
+
+
+def _create_profile(user: User, **fields: Any) -> DonorProfile:
+    # The code is random; a clash is astronomically rare but must not become a 500.
+    for _ in range(5):
+        try:
+            with transaction.atomic():
+                return DonorProfile.objects.create(user=user, **fields)
+        except IntegrityError:
+            continue
+    raise Conflict("Could not allocate a donor code; please try again.", code="try_again")
+
+
+@transaction.atomic
+def create_account(*, actor: User, username: str, password: str, role: str, phone: str = "", email: str = "") -> User:
+    """An administrator creates a staff, room manager or administrator account."""
+    if role not in roles.STAFF_ROLES:
+        raise Invalid(
+            "Role must be staff, room_manager or system_admin.",
+            code="invalid",
+            fields={"role": ["Choose staff, room_manager or system_admin."]},
+        )
+    phone = _clean_phone(phone, required=False)
+    _check_username_free(username)
+    # is_staff opens the Django admin; what each can do there is still decided by permissions.
+    user = User(username=username, phone=phone, email=email, is_staff=True)
+    _check_password(password, user)
+    user.set_password(password)
+    try:
+        with transaction.atomic():
+            user.save()
+    except IntegrityError:
+        raise Invalid(
+            "That username is taken.", code="username_taken", fields={"username": ["That username is taken."]}
+        ) from None
+    user.groups.add(Group.objects.get(name=role))
+    audit.record("account.created", actor=actor, obj=user, data={"role": role})
+    return user
+
+
+@transaction.atomic
+def update_profile(user: User, changes: dict[str, Any]) -> User:
+    """A user edits his own contact details, identity or password."""
+    if "password" in changes:
+        current = changes.get("current_password") or ""
+        if not user.check_password(current):
+            raise Invalid(
+                "Your current password is needed to set a new one.",
+                code="invalid",
+                fields={"current_password": ["Enter your current password."]},
+            )
+        _check_password(changes["password"], user)
+        user.set_password(changes["password"])
+    if "email" in changes:
+        user.email = changes["email"]
+    if "phone" in changes:
+        user.phone = _clean_phone(changes["phone"], required=hasattr(user, "donor_profile"))
+    user.save()
+    profile = getattr(user, "donor_profile", None)
+    identity = {k: changes[k] for k in ("real_name", "id_number") if k in changes}
+    if identity:
+        if profile is None:
+            raise Invalid(
+                "Only clients have an identity profile.",
+                code="invalid",
+                fields={k: ["Not applicable to this account."] for k in identity},
+            )
+        if "id_number" in identity:
+            profile.id_number = _clean_id_number(identity["id_number"])
+        if "real_name" in identity:
+            profile.real_name = identity["real_name"]
+        profile.save()
+    audit.record(
+        "account.updated", actor=user, obj=user, data={"fields": sorted(k for k in changes if k != "current_password")}
+    )
+    return user
+
+
+# --- roles -----------------------------------------------------------------------------
+
+
+def permission_name(permission: Permission) -> str:
+    return f"{permission.content_type.app_label}.{permission.codename}"
+
+
+def role_permissions() -> list[dict[str, Any]]:
+    result = []
+    for group in Group.objects.filter(name__in=roles.ROLES).prefetch_related("permissions__content_type"):
+        result.append({"name": group.name, "permissions": sorted(permission_name(p) for p in group.permissions.all())})
+    order = {name: index for index, name in enumerate(roles.ROLES)}
+    return sorted(result, key=lambda item: order[item["name"]])
+
+
+def _resolve_permissions(names: list[str]) -> list[Permission]:
+    found: list[Permission] = []
+    unknown: list[str] = []
+    for name in names:
+        label, _, codename = name.partition(".")
+        permission = (
+            Permission.objects.filter(content_type__app_label=label, codename=codename)
+            .select_related("content_type")
+            .first()
+            if label and codename
+            else None
+        )
+        if permission is None:
+            unknown.append(name)
+        else:
+            found.append(permission)
+    if unknown:
+        raise Invalid(
+            f"Unknown permissions: {', '.join(unknown)}.",
+            code="unknown_permission",
+            fields={"permissions": [f"Unknown permission {n!r}." for n in unknown]},
+        )
+    return found
+
+
+@transaction.atomic
+def set_role_permissions(*, actor: User, role: str, names: list[str]) -> list[str]:
+    """Replace a role's permissions; users of the role are affected from their next request."""
+    group = Group.objects.select_for_update().filter(name=role).first()
+    if group is None or role not in roles.ROLES:
+        raise Invalid(f"Unknown role {role!r}.", code="unknown_role")
+    new = _resolve_permissions(list(dict.fromkeys(names)))
+    before = sorted(permission_name(p) for p in group.permissions.select_related("content_type"))
+    group.permissions.set(new)
+    # Nobody left able to manage roles would lock the clinic out of its own settings.
+    managers = User.objects.filter(is_active=True).filter(
+        Q(is_superuser=True)
+        | Q(groups__permissions__codename="manage_roles", groups__permissions__content_type__app_label="accounts")
+        | Q(user_permissions__codename="manage_roles", user_permissions__content_type__app_label="accounts")
+    )
+    if not managers.exists():
+        transaction.set_rollback(True)
+        raise Conflict("This change would leave nobody able to manage roles.", code="last_role_manager")
+    after = sorted(permission_name(p) for p in new)
+    audit.record(
+        "role.permissions_changed",
+        actor=actor,
+        object_type="auth.group",
+        object_id=group.pk,
+        data={"role": role, "added": sorted(set(after) - set(before)), "removed": sorted(set(before) - set(after))},
+    )
+    return after
+
+
+# --- login lockout ------------------------------------------------------------------------
+
+
+def _key(username: str) -> str:
+    return (username or "").strip().lower()[:150]
+
+
+def lock_remaining(username: str) -> timedelta | None:
+    """How long the account stays locked, or None when it is not."""
+    row = LoginThrottle.objects.filter(username=_key(username)).only("locked_until").first()
+    if row and row.locked_until and row.locked_until > timezone.now():
+        return row.locked_until - timezone.now()
+    return None
+
+
+def check_not_locked(username: str) -> None:
+    remaining = lock_remaining(username)
+    if remaining is not None:
+        minutes = max(1, int(remaining.total_seconds() // 60) + 1)
+        raise Locked(
+            f"Too many failed logins for this account. Try again in {minutes} minute(s).",
+            code="account_locked",
+        )
+
+
+@transaction.atomic
+def note_login_failure(username: str) -> None:
+    row, _ = LoginThrottle.objects.select_for_update().get_or_create(username=_key(username))
+    now = timezone.now()
+    if row.locked_until and row.locked_until <= now:
+        row.failures = 0
+        row.locked_until = None
+    row.failures += 1
+    if row.failures >= settings.LOGIN_MAX_FAILURES:
+        row.locked_until = now + timedelta(minutes=settings.LOGIN_LOCK_MINUTES)
+    row.save()
+
+
+def note_login_success(username: str) -> None:
+    LoginThrottle.objects.filter(username=_key(username)).delete()
+
+
+def purge_expired_login_locks() -> int:
+    """Drop counters whose lock has lifted (periodic sweep)."""
+    deleted, _ = LoginThrottle.objects.filter(locked_until__lte=timezone.now()).delete()
+    return deleted

@@ -1,0 +1,61 @@
+"""Domain errors raised by services; the API maps each kind to a status code in one place."""
+
+from __future__ import annotations
+
+
+class DomainError(Exception):
+    """A rule of the clinic refused the action. `code` is stable and machine-readable."""
+
+    code = "refused"
+    default_message = "The action was refused."
+
+    def __init__(
+        self,
+        message: str | None = None,
+        *,
+        code: str | None = None,
+        fields: dict[str, list[str]] | None = None,
+    ) -> None:
+        self.message = message or self.default_message
+        if code:
+            self.code = code
+        self.fields = fields or {}
+        super().__init__(self.message)
+
+
+class Invalid(DomainError):
+    """The request is malformed or names something that is not valid (400)."""
+
+    code = "invalid"
+
+
+class NotFound(DomainError):
+    """The object does not exist or the caller may not know it exists (404)."""
+
+    code = "not_found"
+    default_message = "Not found."
+
+
+class Forbidden(DomainError):
+    """The caller is identified but not allowed to do this (403)."""
+
+    code = "forbidden"
+    default_message = "You are not allowed to do this."
+
+
+class Conflict(DomainError):
+    """The action conflicts with the current state (409)."""
+
+    code = "conflict"
+
+
+class Locked(DomainError):
+    """Too many attempts; try later (429)."""
+
+    code = "locked"
+
+
+class Unavailable(DomainError):
+    """A dependency (relay, provider) did not answer; nothing was changed (503)."""
+
+    code = "unavailable"

@@ -1,0 +1,102 @@
+"""Collection rooms, their relay modules, opening hours and closures."""
+
+from __future__ import annotations
+
+import secrets
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+DOOR_TOKEN_BYTES = 24  # 32 URL-safe characters: unguessable, never "lobby"
+
+
+def new_door_token() -> str:
+    return secrets.token_urlsafe(DOOR_TOKEN_BYTES)
+
+
+class RelayModule(models.Model):
+    """One Modbus TCP relay board. Its row is locked while a command is sent to it, so that
+    commands from any process or host never interleave on the board."""
+
+    class Mode(models.TextChoices):
+        FLASH = "flash", _("hardware-timed pulse")
+        COIL = "coil", _("plain coil on/off")
+
+    host = models.CharField(max_length=255)
+    port = models.PositiveIntegerField(default=502)
+    unit = models.PositiveSmallIntegerField(default=1)
+    mode = models.CharField(max_length=8, choices=Mode.choices, default=Mode.FLASH)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["host", "port", "unit"], name="relay_module_address_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.host}:{self.port}/{self.unit}"
+
+
+class Room(models.Model):
+    class QrMode(models.TextChoices):
+        UNLOCK = "unlock", _("door only")
+        SHARED = "shared", _("door and booking")
+
+    name = models.CharField(_("name"), max_length=100, unique=True)
+    active = models.BooleanField(_("active"), default=True)
+    relay = models.ForeignKey(RelayModule, null=True, blank=True, on_delete=models.PROTECT, related_name="rooms")
+    coil = models.PositiveSmallIntegerField(default=0)
+    pulse_ms = models.PositiveIntegerField(default=3000)
+    door_sensor_input = models.PositiveSmallIntegerField(null=True, blank=True)
+    door_qr_mode = models.CharField(max_length=8, choices=QrMode.choices, default=QrMode.UNLOCK)
+    door_token = models.CharField(max_length=64, unique=True, default=new_door_token, editable=False)
+    door_token_rotated = models.DateTimeField(null=True, blank=True)
+    created = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+        permissions = [
+            ("manage_rooms", "Can manage rooms, opening hours, closures and door QR codes"),
+            ("operate_doors", "Can open a door manually"),
+        ]
+        constraints = [
+            models.UniqueConstraint(fields=["relay", "coil"], name="room_relay_channel_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Opening(models.Model):
+    """A window in which a room takes bookings: on one date, or weekly on some weekdays."""
+
+    room = models.ForeignKey(Room, on_delete=models.CASCADE, related_name="openings")
+    date = models.DateField(null=True, blank=True)
+    weekdays = models.JSONField(default=list, blank=True)  # 0 = Monday
+    start_time = models.TimeField()
+    end_time = models.TimeField()
+    slot_minutes = models.PositiveSmallIntegerField()
+    created = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["room_id", "date", "start_time"]
+
+    def applies_on(self, day) -> bool:
+        if self.date is not None:
+            return self.date == day
+        return day.weekday() in self.weekdays
+
+
+class Closure(models.Model):
+    """A room out of service, or the whole site closed (room is null), for a date range."""
+
+    room = models.ForeignKey(Room, null=True, blank=True, on_delete=models.CASCADE, related_name="closures")
+    start_date = models.DateField()
+    end_date = models.DateField()
+    reason = models.CharField(max_length=200, blank=True)
+    created = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["start_date"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(end_date__gte=models.F("start_date")), name="closure_dates_ordered"
+            )
+        ]

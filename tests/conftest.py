@@ -1,0 +1,94 @@
+"""Personas (one per role), API clients and checks that the real services are there."""
+
+from __future__ import annotations
+
+import os
+import socket
+from urllib.parse import urlparse
+
+import pytest
+from django.conf import settings
+from rest_framework.authtoken.models import Token
+from rest_framework.test import APIClient
+
+from tests import factories
+
+IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+
+
+def _reachable(url: str, default_port: int) -> bool:
+    parsed = urlparse(url)
+    try:
+        with socket.create_connection((parsed.hostname or "127.0.0.1", parsed.port or default_port), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+def need_service(name: str, url: str, port: int) -> None:
+    """A missing service fails the run in CI and skips elsewhere."""
+    if _reachable(url, port):
+        return
+    message = f"{name} is not reachable at {url}"
+    if IN_CI:
+        pytest.fail(message + " (CI=true: a missing service is a failure, never a skip)")
+    pytest.skip(message)
+
+
+def pytest_sessionstart(session) -> None:
+    url = os.environ.get("DATABASE_URL", "")
+    if url.startswith("postgres") and not _reachable(url, 5432):
+        pytest.exit(f"PostgreSQL is not reachable at {url}", returncode=3)
+
+
+@pytest.fixture
+def redis_url() -> str:
+    need_service("Redis", settings.REDIS_URL, 6379)
+    return settings.REDIS_URL
+
+
+class Personas:
+    """alice and bob are donors, carl stores his own sperm, sam is staff, rita manages
+    rooms, adam administers; `anon` is a visitor."""
+
+    def __init__(self) -> None:
+        self.alice = factories.client_user("alice", role="donor", real_name="Alice Wang", phone="13800000001")
+        self.bob = factories.client_user("bob", role="donor", real_name="Bob Li", phone="13800000002")
+        self.carl = factories.client_user("carl", role="self_preservation", real_name="Carl Zhao", phone="13800000003")
+        self.sam = factories.staff_user("sam", role="staff")
+        self.rita = factories.staff_user("rita", role="room_manager")
+        self.adam = factories.staff_user("adam", role="system_admin")
+
+    def all(self) -> dict:
+        return {name: getattr(self, name) for name in ("alice", "bob", "carl", "sam", "rita", "adam")}
+
+
+@pytest.fixture
+def people(db) -> Personas:
+    return Personas()
+
+
+@pytest.fixture
+def client_for():
+    """An API client authenticated by token as the given user (None: anonymous)."""
+
+    def make(user=None) -> APIClient:
+        client = APIClient()
+        if user is not None:
+            token, _ = Token.objects.get_or_create(user=user)
+            client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+        return client
+
+    return make
+
+
+@pytest.fixture
+def anon() -> APIClient:
+    return APIClient()
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _fast_password_hashing():
+    # PBKDF2 at a million rounds costs ~0.3 s per persona; tests do not measure hashing.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    yield

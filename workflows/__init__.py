@@ -1,0 +1,1 @@
+"""Viewflow flows: the only place a booking changes state."""
