@@ -3,7 +3,7 @@
 from django.urls import path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from api.views import accounts, roles
+from api.views import accounts, bookings, roles, rooms, slots
 
 urlpatterns = [
     path("auth/register/", accounts.RegisterView.as_view(), name="register"),
@@ -13,6 +13,16 @@ urlpatterns = [
     path("users/", accounts.UsersView.as_view(), name="users"),
     path("roles/", roles.RolesView.as_view(), name="roles"),
     path("roles/<str:name>/permissions/", roles.RolePermissionsView.as_view(), name="role-permissions"),
+    path("rooms/", rooms.RoomListView.as_view(), name="rooms"),
+    path("rooms/<int:pk>/", rooms.RoomDetailView.as_view(), name="room"),
+    path("rooms/<int:pk>/door-token/rotate/", rooms.RotateDoorTokenView.as_view(), name="room-rotate-token"),
+    path("rooms/<int:pk>/openings/", rooms.RoomOpeningsView.as_view(), name="room-openings"),
+    path("rooms/<int:pk>/closures/", rooms.ClosuresView.as_view(), name="room-closures"),
+    path("openings/<int:pk>/", rooms.OpeningDetailView.as_view(), name="opening"),
+    path("closures/", rooms.ClosuresView.as_view(), name="closures"),
+    path("slots/", slots.SlotsView.as_view(), name="slots"),
+    path("bookings/", bookings.BookingListView.as_view(), name="bookings"),
+    path("bookings/<int:pk>/", bookings.BookingDetailView.as_view(), name="booking"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
 ]

@@ -39,7 +39,14 @@ class DonorProfile(models.Model):
     """A client's identity. Name, phone and ID number need `bookings.view_donor_identity`."""
 
     user = models.OneToOneField(User, on_delete=models.CASCADE, related_name="donor_profile")
+
+    class Purpose(models.TextChoices):
+        DONATION = "donation", _("donation")
+        SELF_PRESERVATION = "self_preservation", _("self-preservation")
+
     donor_code = models.CharField(max_length=12, unique=True, default=new_donor_code, editable=False)
+    # What his bookings are for: a donor donates, a self-preservation client stores his own.
+    purpose = models.CharField(max_length=20, choices=Purpose.choices, default=Purpose.DONATION)
     real_name = models.CharField(_("real name"), max_length=100, blank=True)
     id_number = models.CharField(_("ID number"), max_length=18, blank=True)
     created = models.DateTimeField(auto_now_add=True)

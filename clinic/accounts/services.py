@@ -91,7 +91,10 @@ def register(
             "That username is taken.", code="username_taken", fields={"username": ["That username is taken."]}
         ) from None
     user.groups.add(Group.objects.get(name=role))
-    _create_profile(user, real_name=real_name, id_number=id_number)
+    purpose = (
+        DonorProfile.Purpose.SELF_PRESERVATION if role == roles.SELF_PRESERVATION else DonorProfile.Purpose.DONATION
+    )
+    _create_profile(user, real_name=real_name, id_number=id_number, purpose=purpose)
     audit.record("account.registered", actor=user, obj=user, data={"role": role})
     return user
 

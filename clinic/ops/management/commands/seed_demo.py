@@ -52,7 +52,13 @@ class Command(BaseCommand):
                 user.save()
             user.groups.add(Group.objects.get(name=role))
             if role in ("donor", "self_preservation"):
-                DonorProfile.objects.get_or_create(user=user, defaults={"real_name": f"Demo {role}"})
+                DonorProfile.objects.get_or_create(
+                    user=user,
+                    defaults={
+                        "real_name": f"Demo {role}",
+                        "purpose": "self_preservation" if role == "self_preservation" else "donation",
+                    },
+                )
 
         relay, _ = RelayModule.objects.get_or_create(host=relay_host, port=relay_port, unit=1)
         for name, coil, start, end in ROOMS:

@@ -1,0 +1,67 @@
+"""Shapes of bookings. Identity (name, phone) only for holders of view_donor_identity."""
+
+from __future__ import annotations
+
+from rest_framework import serializers
+
+from clinic.bookings.models import Booking, Status
+
+
+class BookingCreateSerializer(serializers.Serializer):
+    room = serializers.IntegerField(min_value=1)
+    start = serializers.DateTimeField()
+    donor = serializers.CharField(required=False, max_length=20, help_text="staff only: user id or donor code")
+
+
+class DonorIdentitySerializer(serializers.Serializer):
+    name = serializers.CharField()
+    phone = serializers.CharField()
+
+
+class BookingSerializer(serializers.ModelSerializer):
+    room_name = serializers.CharField(source="room.name")
+    donor_code = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Booking
+        fields = [
+            "id",
+            "room",
+            "room_name",
+            "start",
+            "end",
+            "status",
+            "staff_review",
+            "room_review",
+            "donor_code",
+            "purpose",
+            "payment",
+            "created",
+        ]
+
+    def get_donor_code(self, booking: Booking) -> str | None:
+        profile = getattr(booking.donor, "donor_profile", None)
+        return profile.donor_code if profile else None
+
+
+class BookingWithIdentitySerializer(BookingSerializer):
+    donor = serializers.SerializerMethodField()
+
+    class Meta(BookingSerializer.Meta):
+        fields = BookingSerializer.Meta.fields + ["donor"]
+
+    def get_donor(self, booking: Booking) -> dict:
+        profile = getattr(booking.donor, "donor_profile", None)
+        return {"name": profile.real_name if profile else "", "phone": booking.donor.phone}
+
+
+class BookingListQuerySerializer(serializers.Serializer):
+    status = serializers.ChoiceField(choices=Status.values, required=False)
+    date = serializers.DateField(required=False)
+    room = serializers.IntegerField(required=False, min_value=1)
+
+
+def booking_data(user, booking: Booking) -> dict:
+    if user.has_perm("bookings.view_donor_identity"):
+        return BookingWithIdentitySerializer(booking).data
+    return BookingSerializer(booking).data

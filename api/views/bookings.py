@@ -1,0 +1,78 @@
+"""Bookings: create (for oneself, or staff on a donor's behalf), list and read."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from django.db.models import Q
+from django.utils import timezone
+from drf_spectacular.utils import extend_schema
+from rest_framework import status
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from api.pagination import Pagination
+from api.serializers import bookings as s
+from clinic.accounts.models import User
+from clinic.bookings import services
+from clinic.errors import Forbidden, Invalid
+from workflows import actions
+
+
+def _find_donor(reference: str) -> User:
+    query = Q(donor_profile__donor_code=reference.upper())
+    if reference.isdigit():
+        query |= Q(pk=int(reference))
+    donor = User.objects.filter(query).filter(donor_profile__isnull=False).first()
+    if donor is None:
+        raise Invalid(
+            "No client with that id or donor code.", code="unknown_donor", fields={"donor": ["Unknown donor."]}
+        )
+    return donor
+
+
+class BookingListView(APIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(parameters=[s.BookingListQuerySerializer], responses={200: s.BookingSerializer(many=True)})
+    def get(self, request):
+        query = s.BookingListQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        bookings = services.visible_bookings(request.user)
+        filters = query.validated_data
+        if "status" in filters:
+            bookings = bookings.filter(status=filters["status"])
+        if "room" in filters:
+            bookings = bookings.filter(room_id=filters["room"])
+        if "date" in filters:
+            day_start = datetime.combine(filters["date"], datetime.min.time(), tzinfo=timezone.get_default_timezone())
+            bookings = bookings.filter(start__gte=day_start, start__lt=day_start + timedelta(days=1))
+        paginator = Pagination()
+        page = paginator.paginate_queryset(bookings, request, view=self)
+        return paginator.get_paginated_response([s.booking_data(request.user, b) for b in page])
+
+    @extend_schema(request=s.BookingCreateSerializer, responses={201: s.BookingSerializer})
+    def post(self, request):
+        body = s.BookingCreateSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        data = body.validated_data
+        if data.get("donor"):
+            if not request.user.has_perm("bookings.manage_bookings"):
+                raise Forbidden("Only staff may book on a donor's behalf.")
+            donor = _find_donor(data["donor"])
+        else:
+            if not request.user.has_perm("bookings.book"):
+                raise Forbidden("Your account cannot book collection slots.")
+            donor = request.user
+        booking = actions.request_booking(actor=request.user, donor=donor, room_id=data["room"], start=data["start"])
+        booking = services.get_visible(request.user, booking.pk) if services.can_see(request.user, booking) else booking
+        return Response(s.booking_data(request.user, booking), status=status.HTTP_201_CREATED)
+
+
+class BookingDetailView(APIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(responses={200: s.BookingSerializer})
+    def get(self, request, pk: int):
+        return Response(s.booking_data(request.user, services.get_visible(request.user, pk)))

@@ -1,0 +1,148 @@
+"""The slot engine: which slots exist on a day and which rooms are still free in each.
+
+A fixed handful of queries whatever the number of rooms or days, each bounded to the dates
+asked for, so the cost never grows with the history of past bookings.
+"""
+
+from __future__ import annotations
+
+import bisect
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+
+from django.conf import settings
+from django.db.models import Q
+from django.utils import timezone
+
+from clinic.bookings.models import ACTIVE_STATUSES, Booking
+from clinic.rooms.models import Closure, Opening, Room
+from clinic.rooms.services import MAX_SLOT_MINUTES, local_datetime
+
+
+@dataclass(frozen=True)
+class RoomRef:
+    id: int
+    name: str
+
+
+@dataclass
+class Slot:
+    start: datetime
+    end: datetime
+    open_rooms: list[RoomRef] = field(default_factory=list)
+    free_rooms: list[RoomRef] = field(default_factory=list)
+    available: bool = False
+
+
+@dataclass
+class _Busy:
+    """Active bookings in the period: per-room intervals and every start, sorted."""
+
+    by_room: dict[int, list[tuple[datetime, datetime]]]
+    starts: list[datetime]
+
+    def room_free(self, room_id: int, start: datetime, end: datetime) -> bool:
+        return all(not (b_start < end and start < b_end) for b_start, b_end in self.by_room.get(room_id, ()))
+
+    def start_clear(self, start: datetime, gap: timedelta) -> bool:
+        """No active booking starts less than `gap` before or after `start`."""
+        if not gap:
+            return True
+        i = bisect.bisect_right(self.starts, start - gap)
+        return i == len(self.starts) or self.starts[i] >= start + gap
+
+
+def _day_bounds(first: date, last: date) -> tuple[datetime, datetime]:
+    tz = timezone.get_default_timezone()
+    return (
+        datetime.combine(first, datetime.min.time(), tzinfo=tz),
+        datetime.combine(last + timedelta(days=1), datetime.min.time(), tzinfo=tz),
+    )
+
+
+def _busy(period_start: datetime, period_end: datetime, gap: timedelta, exclude_booking: int | None) -> _Busy:
+    # Bounded by start on both sides (bookings last at most MAX_SLOT_MINUTES): an index range
+    # scan that never touches the past.
+    lookback = timedelta(minutes=MAX_SLOT_MINUTES) + gap
+    rows = Booking.objects.filter(
+        status__in=ACTIVE_STATUSES, start__gte=period_start - lookback, start__lt=period_end + gap
+    )
+    if exclude_booking is not None:
+        rows = rows.exclude(pk=exclude_booking)
+    by_room: dict[int, list[tuple[datetime, datetime]]] = defaultdict(list)
+    starts = []
+    for room_id, start, end in rows.values_list("room_id", "start", "end"):
+        by_room[room_id].append((start, end))
+        starts.append(start)
+    starts.sort()
+    return _Busy(by_room, starts)
+
+
+def slots_between(
+    first: date,
+    last: date,
+    *,
+    now: datetime | None = None,
+    room_ids: list[int] | None = None,
+    exclude_booking: int | None = None,
+) -> dict[date, list[Slot]]:
+    """Every slot from `first` to `last` (inclusive) in which at least one room is open."""
+    now = now or timezone.now()
+    gap = timedelta(minutes=settings.ARRIVAL_GAP_MINUTES)
+    rooms_q = Room.objects.filter(active=True)
+    if room_ids is not None:
+        rooms_q = rooms_q.filter(pk__in=room_ids)
+    rooms = {room.pk: RoomRef(room.pk, room.name) for room in rooms_q.only("id", "name")}
+    openings = list(
+        Opening.objects.filter(room_id__in=list(rooms)).filter(
+            Q(date__isnull=True) | Q(date__gte=first, date__lte=last)
+        )
+    )
+    closures = list(Closure.objects.filter(start_date__lte=last, end_date__gte=first))
+    period_start, period_end = _day_bounds(first, last)
+    busy = _busy(period_start, period_end, gap, exclude_booking)
+
+    result: dict[date, list[Slot]] = {}
+    day = first
+    while day <= last:
+        closed_site = any(c.room_id is None and c.start_date <= day <= c.end_date for c in closures)
+        closed_rooms = {c.room_id for c in closures if c.room_id and c.start_date <= day <= c.end_date}
+        slots: dict[tuple[datetime, datetime], Slot] = {}
+        if not closed_site:
+            for opening in openings:
+                if opening.room_id in closed_rooms or not opening.applies_on(day):
+                    continue
+                step = timedelta(minutes=opening.slot_minutes)
+                start = local_datetime(day, opening.start_time)
+                window_end = local_datetime(day, opening.end_time)
+                while start + step <= window_end:
+                    slot = slots.setdefault((start, start + step), Slot(start, start + step))
+                    slot.open_rooms.append(rooms[opening.room_id])
+                    start += step
+        for slot in slots.values():
+            if slot.start > now and busy.start_clear(slot.start, gap):
+                slot.free_rooms = [r for r in slot.open_rooms if busy.room_free(r.id, slot.start, slot.end)]
+            slot.open_rooms.sort(key=lambda r: (r.name, r.id))
+            slot.free_rooms.sort(key=lambda r: (r.name, r.id))
+            slot.available = bool(slot.free_rooms)
+        result[day] = sorted(slots.values(), key=lambda s: (s.start, s.end))
+        day += timedelta(days=1)
+    return result
+
+
+def slots_on(day: date, *, now: datetime | None = None) -> list[Slot]:
+    return slots_between(day, day, now=now)[day]
+
+
+def room_slot(room: Room, start: datetime) -> tuple[datetime, datetime] | None:
+    """The (start, end) of the room's slot beginning exactly at `start`, if the room offers one
+    (open that day, not closed). Whether it is free is the booking service's business."""
+    if not room.active:
+        return None
+    day = timezone.localtime(start).date()
+    slots = slots_between(day, day, now=start - timedelta(seconds=1), room_ids=[room.pk])[day]
+    for slot in slots:
+        if slot.start == start and any(r.id == room.pk for r in slot.open_rooms):
+            return slot.start, slot.end
+    return None

@@ -1,0 +1,201 @@
+"""Booking rules: what may be booked, by whom, and the writes the booking process performs.
+
+Status writes here are called only by the Viewflow process's handlers (workflows/), which hold
+the process lock; nothing else changes a booking's status.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import IntegrityError, connection, transaction
+from django.utils import timezone
+
+from clinic.accounts.models import DonorProfile, User
+from clinic.audit import services as audit
+from clinic.bookings.availability import room_slot
+from clinic.bookings.models import ACTIVE_STATUSES, Booking, Payment, Purpose, Review, Status
+from clinic.errors import Conflict, Invalid, NotFound
+from clinic.rooms.models import Room
+
+# Any constant works; it names "the booking table's arrival-gap critical section".
+_GAP_LOCK_KEY = 0x5B00C1
+
+
+class SlotTaken(Conflict):
+    code = "slot_taken"
+    default_message = "This room is already booked for that time. Please choose another slot or room."
+
+
+class NotASlot(Invalid):
+    code = "not_a_slot"
+    default_message = "That room does not offer a slot starting at that time."
+
+
+class ActiveBookingExists(Conflict):
+    code = "active_booking_exists"
+    default_message = "You already have an active booking. Cancel it or wait until it is over to book again."
+
+
+class TooSoonAfterLastDonation(Conflict):
+    code = "too_soon_after_last_donation"
+
+
+class ArrivalGap(Conflict):
+    code = "arrival_gap"
+    default_message = "Another booking starts too close to that time. Please choose another slot."
+
+
+def _serialise_gap_checks() -> None:
+    """Make the cross-room arrival-gap check race-free: one booking transaction at a time passes
+    this point. SQLite's IMMEDIATE transactions are serialised already."""
+    if settings.ARRIVAL_GAP_MINUTES and connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_GAP_LOCK_KEY])
+
+
+def _client_profile(donor: User) -> DonorProfile:
+    profile = DonorProfile.objects.filter(user=donor).first()
+    if profile is None:
+        raise Invalid("Bookings are made for a donor or self-preservation client.", code="not_a_client")
+    return profile
+
+
+def _check_rules(
+    *, donor: User, profile: DonorProfile, room: Room, start: datetime, end: datetime, ignore: int | None
+) -> None:
+    others = Booking.objects.exclude(pk=ignore) if ignore else Booking.objects.all()
+    if others.filter(donor=donor, status__in=ACTIVE_STATUSES).exists():
+        raise ActiveBookingExists()
+    if profile.purpose == DonorProfile.Purpose.DONATION and settings.MIN_DAYS_BETWEEN_DONATIONS:
+        window = timedelta(days=settings.MIN_DAYS_BETWEEN_DONATIONS)
+        last = (
+            others.filter(donor=donor, purpose=Purpose.DONATION, status__in=[Status.COMPLETED, Status.IN_PROGRESS])
+            .filter(start__gt=start - window, start__lt=start + window)
+            .order_by("-start")
+            .first()
+        )
+        if last is not None:
+            earliest = timezone.localtime(last.start + window)
+            raise TooSoonAfterLastDonation(
+                f"Donations must be at least {settings.MIN_DAYS_BETWEEN_DONATIONS} days apart. "
+                f"The earliest you can book is {earliest:%Y-%m-%d %H:%M}."
+            )
+    if others.filter(room=room, status__in=ACTIVE_STATUSES, start__lt=end, end__gt=start).exists():
+        raise SlotTaken()
+    gap = timedelta(minutes=settings.ARRIVAL_GAP_MINUTES)
+    if gap and others.filter(status__in=ACTIVE_STATUSES, start__gt=start - gap, start__lt=start + gap).exists():
+        raise ArrivalGap()
+
+
+def _checked_slot(room: Room, start: datetime) -> tuple[datetime, datetime]:
+    if timezone.is_naive(start):
+        raise NotASlot("Give the start time with its UTC offset (ISO 8601).")
+    now = timezone.now()
+    if start <= now:
+        raise NotASlot("That slot has already started; choose a later one.")
+    if start > now + timedelta(days=settings.BOOKING_HORIZON_DAYS):
+        raise NotASlot(f"Bookings open {settings.BOOKING_HORIZON_DAYS} days ahead; choose an earlier date.")
+    slot = room_slot(room, start)
+    if slot is None:
+        raise NotASlot()
+    return slot
+
+
+def _integrity_error_to_domain(exc: IntegrityError) -> Exception:
+    text = str(exc)
+    if "booking_one_active_per_donor" in text or "bookings_booking.donor_id" in text:
+        return ActiveBookingExists()
+    return SlotTaken()
+
+
+def create_booking(*, donor: User, room_id: int, start: datetime, actor: User) -> Booking:
+    """Check every rule and insert the booking, race-free. Runs inside the caller's transaction
+    (the booking process's start), which must be atomic."""
+    room = Room.objects.filter(pk=room_id).first()
+    if room is None:
+        raise NotASlot("There is no such room.")
+    profile = _client_profile(donor)
+    start_at, end_at = _checked_slot(room, start)
+    # One writer per donor at a time: the per-donor rules are check-then-insert.
+    User.objects.select_for_update().filter(pk=donor.pk).first()
+    _serialise_gap_checks()
+    _check_rules(donor=donor, profile=profile, room=room, start=start_at, end=end_at, ignore=None)
+    purpose = profile.purpose
+    booking = Booking(
+        donor=donor,
+        room=room,
+        start=start_at,
+        end=end_at,
+        purpose=purpose,
+        payment=Payment.PENDING if purpose == Purpose.SELF_PRESERVATION else Payment.NOT_REQUIRED,
+        created_by=actor,
+    )
+    try:
+        with transaction.atomic():
+            booking.save()
+    except IntegrityError as exc:
+        raise _integrity_error_to_domain(exc) from None
+    audit.record(
+        "booking.created",
+        actor=actor,
+        obj=booking,
+        data={"room": room.pk, "start": start_at.isoformat(), "on_behalf": actor.pk != donor.pk},
+    )
+    return booking
+
+
+def move(booking: Booking, *, room_id: int, start: datetime | None = None) -> Booking:
+    """Move a booking to another room (and optionally slot) under the same guarantees."""
+    room = Room.objects.filter(pk=room_id).first()
+    if room is None:
+        raise Invalid("There is no such room.", code="not_a_slot", fields={"room": ["There is no such room."]})
+    start_at, end_at = _checked_slot(room, start or booking.start)
+    profile = _client_profile(booking.donor)
+    _serialise_gap_checks()
+    _check_rules(donor=booking.donor, profile=profile, room=room, start=start_at, end=end_at, ignore=booking.pk)
+    booking.room, booking.start, booking.end = room, start_at, end_at
+    try:
+        with transaction.atomic():
+            booking.save(update_fields=["room", "start", "end", "updated"])
+    except IntegrityError as exc:
+        raise _integrity_error_to_domain(exc) from None
+    return booking
+
+
+def set_status(booking: Booking, status: str, **fields: Any) -> Booking:
+    """Write a booking's status (and review fields). Only the process's handlers call this."""
+    booking.status = status
+    for key, value in fields.items():
+        setattr(booking, key, value)
+    booking.save(update_fields=["status", *fields, "updated"])
+    return booking
+
+
+def close_reviews(booking: Booking) -> dict[str, str]:
+    """Pending reviews become cancelled when the booking ends before they were done."""
+    return {
+        "staff_review": Review.CANCELLED if booking.staff_review == Review.PENDING else booking.staff_review,
+        "room_review": Review.CANCELLED if booking.room_review == Review.PENDING else booking.room_review,
+    }
+
+
+def get_visible(user: User, booking_id: int) -> Booking:
+    """The booking if the user may see it; others' bookings are simply not found."""
+    booking = Booking.objects.select_related("room", "donor__donor_profile").filter(pk=booking_id).first()
+    if booking is None or not can_see(user, booking):
+        raise NotFound("No such booking.")
+    return booking
+
+
+def can_see(user: User, booking: Booking) -> bool:
+    return booking.donor_id == user.pk or user.has_perm("bookings.view_all_bookings")
+
+
+def visible_bookings(user: User):
+    qs = Booking.objects.select_related("room", "donor__donor_profile").order_by("-start", "-id")
+    if user.has_perm("bookings.view_all_bookings"):
+        return qs
+    return qs.filter(donor=user)
