@@ -1,0 +1,1 @@
+"""Relay-board lock adapter and simulator tests; no Django, no database."""
