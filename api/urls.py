@@ -3,7 +3,7 @@
 from django.urls import path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from api.views import accounts, bookings, roles, rooms, slots
+from api.views import accounts, bookings, roles, rooms, slots, tasks
 
 urlpatterns = [
     path("auth/register/", accounts.RegisterView.as_view(), name="register"),
@@ -23,6 +23,12 @@ urlpatterns = [
     path("slots/", slots.SlotsView.as_view(), name="slots"),
     path("bookings/", bookings.BookingListView.as_view(), name="bookings"),
     path("bookings/<int:pk>/", bookings.BookingDetailView.as_view(), name="booking"),
+    path("bookings/<int:pk>/cancel/", bookings.CancelBookingView.as_view(), name="booking-cancel"),
+    path("bookings/<int:pk>/reschedule/", bookings.RescheduleBookingView.as_view(), name="booking-reschedule"),
+    path("bookings/<int:pk>/close/", bookings.CloseSessionView.as_view(), name="booking-close"),
+    path("tasks/", tasks.TaskListView.as_view(), name="tasks"),
+    path("tasks/<int:pk>/approve/", tasks.ApproveTaskView.as_view(), name="task-approve"),
+    path("tasks/<int:pk>/reject/", tasks.RejectTaskView.as_view(), name="task-reject"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
 ]

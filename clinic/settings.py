@@ -116,9 +116,13 @@ def _database(url: str) -> dict:
             "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
         }
         # A file, not :memory:, so that threads in race tests share one database.
-        config["TEST"] = {"NAME": str(VAR_DIR / "test-sqlite.sqlite3")}
+        # TEST_SQLITE_NAME lets concurrent runs use distinct files.
+        config["TEST"] = {"NAME": env.string("TEST_SQLITE_NAME") or str(VAR_DIR / "test-sqlite.sqlite3")}
     elif engine == "django.db.backends.postgresql":
-        config.setdefault("OPTIONS", {})["connect_timeout"] = env.integer("DATABASE_CONNECT_TIMEOUT", 5, minimum=1)
+        options = config.setdefault("OPTIONS", {})
+        options["connect_timeout"] = env.integer("DATABASE_CONNECT_TIMEOUT", 5, minimum=1)
+        # A row lock that cannot be had within this time is a clear error, never a hang.
+        options["options"] = f"-c lock_timeout={env.integer('DATABASE_LOCK_TIMEOUT_MS', 10000, minimum=100)}"
     else:
         raise ImproperlyConfigured(f"DATABASE_URL uses {engine}; only PostgreSQL and SQLite are supported")
     return config
@@ -154,7 +158,7 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
-LOGIN_URL = "/login/"
+LOGIN_URL = "/accounts/login/"
 
 # Login brute force: the attempt after LOGIN_MAX_FAILURES consecutive failures is refused
 # (right password included) until the lock lifts.
@@ -204,6 +208,7 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
+    "ENUM_NAME_OVERRIDES": {"ReviewEnum": "clinic.bookings.models.Review"},
 }
 
 # Booking rules (minutes / days).
@@ -222,7 +227,8 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env.string("LOG_LEVEL", "INFO")},
-    "loggers": {"django.request": {"level": "ERROR"}},
+    # pymodbus logs every refused connection with hex dumps; the lock adapter reports failures.
+    "loggers": {"django.request": {"level": "ERROR"}, "pymodbus": {"level": "CRITICAL"}},
 }
 
 EMAIL_BACKEND = env.string("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")

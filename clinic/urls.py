@@ -2,8 +2,10 @@
 
 from django.contrib import admin
 from django.urls import include, path
+from viewflow.contrib.auth import AuthViewset
 
 from api.views.health import healthz
+from workflows.viewsets import site
 
 handler404 = "api.errors.json_404"
 handler500 = "api.errors.json_500"
@@ -12,4 +14,6 @@ urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("api/", include(("api.urls", "api"), namespace="api")),
     path("admin/", admin.site.urls),
+    path("accounts/", AuthViewset().urls),
+    path("workflow/", site.urls),
 ]

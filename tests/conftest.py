@@ -7,11 +7,8 @@ import socket
 from urllib.parse import urlparse
 
 import pytest
-from django.conf import settings
-from rest_framework.authtoken.models import Token
-from rest_framework.test import APIClient
 
-from tests import factories
+# Django-dependent imports live inside the fixtures: tests/hardware runs without Django.
 
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 
@@ -43,6 +40,8 @@ def pytest_sessionstart(session) -> None:
 
 @pytest.fixture
 def redis_url() -> str:
+    from django.conf import settings
+
     need_service("Redis", settings.REDIS_URL, 6379)
     return settings.REDIS_URL
 
@@ -52,6 +51,8 @@ class Personas:
     rooms, adam administers; `anon` is a visitor."""
 
     def __init__(self) -> None:
+        from tests import factories
+
         self.alice = factories.client_user("alice", role="donor", real_name="Alice Wang", phone="13800000001")
         self.bob = factories.client_user("bob", role="donor", real_name="Bob Li", phone="13800000002")
         self.carl = factories.client_user("carl", role="self_preservation", real_name="Carl Zhao", phone="13800000003")
@@ -72,6 +73,9 @@ def people(db) -> Personas:
 def client_for():
     """An API client authenticated by token as the given user (None: anonymous)."""
 
+    from rest_framework.authtoken.models import Token
+    from rest_framework.test import APIClient
+
     def make(user=None) -> APIClient:
         client = APIClient()
         if user is not None:
@@ -83,12 +87,16 @@ def client_for():
 
 
 @pytest.fixture
-def anon() -> APIClient:
+def anon():
+    from rest_framework.test import APIClient
+
     return APIClient()
 
 
 @pytest.fixture(autouse=True, scope="session")
 def _fast_password_hashing():
+    from django.conf import settings
+
     # PBKDF2 at a million rounds costs ~0.3 s per persona; tests do not measure hashing.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     yield

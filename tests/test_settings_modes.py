@@ -22,7 +22,7 @@ def test_production_mode_passes_check_deploy():
         "--fail-level",
         "WARNING",
         CLINIC_ENV="production",
-        SECRET_KEY="p" * 20 + "Q7!x" * 10,
+        SECRET_KEY="kR3v9!pQx7Lm2#Zt8Wc4@Yh6Nd1$Fb5Gs0^Ja-Uo_Ie+Ty=Hw*Xz%Vq&Pk",
         SITE_URL="https://clinic.example.org",
     )
     assert result.returncode == 0, result.stdout + result.stderr

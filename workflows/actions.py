@@ -1,17 +1,347 @@
-"""Entry points that change bookings. Each runs inside the booking process."""
+"""Everything that changes a booking goes through here, and through its Viewflow process.
+
+Views, scans, Celery sweeps and admin actions call these functions; each holds the process
+lock while it reads and changes the booking, so racing requests apply one after the other.
+"""
 
 from __future__ import annotations
 
-from datetime import datetime
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime, timedelta
+from typing import Any
 
+from django.conf import settings
 from django.db import transaction
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+from viewflow.fsm import TransitionNotAllowed
+from viewflow.workflow.exceptions import FlowLockFailed
+from viewflow.workflow.models import Task
+from viewflow.workflow.status import PROCESS, STATUS
 
 from clinic.accounts.models import User
+from clinic.audit import services as audit
 from clinic.bookings import services as booking_services
-from clinic.bookings.models import Booking
+from clinic.bookings.models import ACTIVE_STATUSES, Booking, Status
+from clinic.errors import Conflict, Forbidden, NotFound
+from workflows.flows import BookingFlow
+from workflows.models import BookingProcess
+
+OPEN_TASK_STATUSES = (STATUS.NEW, STATUS.ASSIGNED, STATUS.STARTED)
+REVIEW_KINDS = {"staff_review": "staff", "room_review": "room"}
+
+
+class Busy(Conflict):
+    code = "busy"
+    default_message = "Someone else is changing this booking right now; please retry."
+
+
+class TaskDone(Conflict):
+    code = "task_done"
+    default_message = "This task has already been done."
+
+
+class NotActive(Conflict):
+    code = "not_active"
+    default_message = "This booking is already over."
+
+
+@contextmanager
+def _process_lock(process_pk: int) -> Iterator[None]:
+    try:
+        with BookingFlow.lock(process_pk):
+            yield
+    except FlowLockFailed:
+        raise Busy() from None
+
+
+def current_process(booking: Booking) -> BookingProcess | None:
+    return booking.processes.filter(status=PROCESS.NEW).order_by("-pk").first()
+
+
+def review_kind(task: Task) -> str | None:
+    return REVIEW_KINDS.get(task.flow_task.name) if task.flow_task else None
+
+
+# --- booking ----------------------------------------------------------------------------
 
 
 def request_booking(*, actor: User, donor: User, room_id: int, start: datetime) -> Booking:
-    """A donor (or staff on his behalf) books a slot and a room; the reviews begin."""
+    """A donor (or staff on his behalf) books a slot and a room; both reviews open at once."""
     with transaction.atomic():
-        return booking_services.create_booking(donor=donor, room_id=room_id, start=start, actor=actor)
+        booking = booking_services.create_booking(donor=donor, room_id=room_id, start=start, actor=actor)
+        BookingFlow.start.run(booking=booking)
+    return booking
+
+
+# --- reviews ----------------------------------------------------------------------------
+
+
+def tasks_for(user: User) -> QuerySet[Task]:
+    """Open review tasks the user may do now: those his permissions allow, unclaimed or his."""
+    names = [
+        name
+        for name, node in (("staff_review", "bookings.review_donation"), ("room_review", "bookings.review_room"))
+        if user.has_perm(node)
+    ]
+    if not names:
+        return Task.objects.none()
+    flow_tasks = [getattr(BookingFlow, name) for name in names]
+    mine_or_free = Q(status=STATUS.NEW) | Q(status__in=(STATUS.ASSIGNED, STATUS.STARTED), owner=user)
+    return (
+        Task.objects.filter(process__flow_class=BookingFlow, flow_task__in=flow_tasks)
+        .filter(mine_or_free)
+        .select_related("process")
+        .order_by("created", "pk")
+    )
+
+
+def record_review_decision(
+    activation: Any, *, kind: str, decision: str, comment: str, room_id: int | None, actor: User
+) -> Booking:
+    """Write a review's outcome on the booking and the task (under the process lock)."""
+    booking = Booking.objects.select_related("donor").get(pk=activation.process.booking_id)
+    old_room = booking.room_id
+    booking_services.apply_review(booking, kind=kind, decision=decision, comment=comment, room_id=room_id)
+    activation.task.data = {**(activation.task.data or {}), "decision": decision, "comment": comment}
+    audit.record(
+        f"booking.{kind}_review",
+        actor=actor,
+        obj=booking,
+        outcome="success",
+        reason=comment,
+        data={"decision": decision, "moved_from_room": old_room if booking.room_id != old_room else None},
+    )
+    return booking
+
+
+def complete_review(
+    *, task_id: int, user: User, decision: str, comment: str = "", room_id: int | None = None
+) -> Booking:
+    """Approve or reject a review task from code (the API). Viewflow does not check transition
+    permissions here, so this does: not permitted → Forbidden; already done → TaskDone."""
+    task = Task.objects.filter(pk=task_id, process__flow_class=BookingFlow).select_related("process").first()
+    kind = review_kind(task) if task else None
+    if task is None or kind is None:
+        raise NotFound("No such task.")
+    if room_id is not None and kind != "room":
+        raise Forbidden("Only the room review can move a booking to another room.", code="room_move_not_allowed")
+    try:
+        with _process_lock(task.process_id), transaction.atomic():
+            with task.activation() as activation:
+                task = activation.task
+                if task.status in (STATUS.DONE, STATUS.CANCELED):
+                    raise TaskDone()
+                if not user.has_perm(task.owner_permission):
+                    raise Forbidden("You may not do this task.")
+                if activation.assign.can_proceed():
+                    activation.assign(user)
+                elif task.owner_id != user.pk:
+                    raise Forbidden("This task is taken by someone else.", code="task_taken")
+                if not activation.start.can_proceed():
+                    raise TaskDone()
+                activation.start(None)
+                booking = record_review_decision(
+                    activation, kind=kind, decision=decision, comment=comment, room_id=room_id, actor=user
+                )
+                activation.execute()
+    except TransitionNotAllowed:
+        raise TaskDone() from None
+    booking.refresh_from_db()
+    return booking
+
+
+# --- ending a booking early ---------------------------------------------------------------
+
+
+def _end(
+    booking_id: int,
+    *,
+    status: str,
+    action: str,
+    actor: User | None,
+    reason: str = "",
+    expect: tuple[str, ...] = ACTIVE_STATUSES,
+    when: Any = None,
+) -> Booking | None:
+    """Cancel the process's open tasks and give the booking its final status, if it is still in
+    one of `expect` (and `when(booking)` holds). Returns None when there was nothing to do."""
+    booking = Booking.objects.filter(pk=booking_id).first()
+    if booking is None:
+        raise NotFound("No such booking.")
+    process = current_process(booking)
+    if process is None:
+        return None
+    with _process_lock(process.pk), transaction.atomic():
+        process.refresh_from_db()
+        booking.refresh_from_db()
+        if process.status != PROCESS.NEW or booking.status not in expect or (when and not when(booking)):
+            return None
+        BookingFlow.instance.cancel(process)
+        booking_services.set_status(booking, status, **booking_services.close_reviews(booking))
+        audit.record(action, actor=actor, obj=booking, reason=reason)
+    return booking
+
+
+def cancel_booking(*, booking_id: int, actor: User, reason: str = "") -> Booking:
+    """The owner cancels while pending or approved; staff cancel any booking not in progress."""
+    booking = booking_services.get_visible(actor, booking_id)
+    is_staff = actor.has_perm("bookings.manage_bookings")
+    if booking.donor_id != actor.pk and not is_staff:
+        raise Forbidden("You may not cancel this booking.")
+    if booking.status == Status.IN_PROGRESS:
+        raise Conflict("This session is in progress and cannot be cancelled.", code="in_progress")
+    if booking.status not in (Status.PENDING, Status.APPROVED):
+        raise NotActive(f"This booking is already {booking.status}.")
+    done = _end(
+        booking.pk,
+        status=Status.CANCELLED,
+        action="booking.cancelled",
+        actor=actor,
+        reason=reason,
+        expect=(Status.PENDING, Status.APPROVED),
+    )
+    if done is None:
+        booking.refresh_from_db()
+        raise NotActive(f"This booking is already {booking.status}.")
+    return done
+
+
+def reschedule(*, booking_id: int, actor: User, room_id: int, start: datetime) -> Booking:
+    """Staff move a pending or approved booking to a new slot/room; the reviews start again."""
+    booking = Booking.objects.filter(pk=booking_id).first()
+    if booking is None:
+        raise NotFound("No such booking.")
+    if booking.status not in (Status.PENDING, Status.APPROVED):
+        raise Conflict(
+            f"Only pending or approved bookings can be rescheduled (this one is {booking.status}).",
+            code="not_reschedulable",
+        )
+    process = current_process(booking)
+    if process is None:
+        raise NotActive()
+    with _process_lock(process.pk), transaction.atomic():
+        process.refresh_from_db()
+        booking.refresh_from_db()
+        if process.status != PROCESS.NEW or booking.status not in (Status.PENDING, Status.APPROVED):
+            raise NotActive()
+        old = {"room": booking.room_id, "start": booking.start.isoformat()}
+        booking_services.move(booking, room_id=room_id, start=start)
+        BookingFlow.instance.cancel(process)
+        booking_services.reset_reviews(booking)
+        BookingFlow.start.run(booking=booking)
+        audit.record(
+            "booking.rescheduled",
+            actor=actor,
+            obj=booking,
+            data={"from": old, "to": {"room": room_id, "start": booking.start.isoformat()}},
+        )
+    return booking
+
+
+# --- the door -----------------------------------------------------------------------------
+
+
+def _run_handle(booking: Booking, node: Any, expect: str, **kwargs: Any) -> Booking:
+    process = current_process(booking)
+    if process is None:
+        raise NotActive()
+    with _process_lock(process.pk), transaction.atomic():
+        booking.refresh_from_db()
+        task = Task.objects.filter(process_id=process.pk, flow_task=node, status=STATUS.NEW).first()
+        if task is None or booking.status != expect:
+            raise Conflict(f"This booking is {booking.status}.", code="wrong_state")
+        node.run(task, **kwargs)
+    booking.refresh_from_db()
+    return booking
+
+
+def check_in(*, booking: Booking, actor: User) -> Booking:
+    """The first door scan: the session begins."""
+    return _run_handle(booking, BookingFlow.check_in, Status.APPROVED, actor=actor)
+
+
+def check_out(*, booking: Booking, actor: User) -> Booking:
+    """The second door scan: the session ends and the booking is completed."""
+    return _run_handle(booking, BookingFlow.check_out, Status.IN_PROGRESS, actor=actor)
+
+
+def close_session(*, booking_id: int, actor: User, reason: str = "") -> Booking:
+    """Staff end an in-progress session that never got its second scan."""
+    booking = Booking.objects.filter(pk=booking_id).first()
+    if booking is None:
+        raise NotFound("No such booking.")
+    if booking.status != Status.IN_PROGRESS:
+        raise Conflict(
+            f"Only an in-progress session can be closed (this booking is {booking.status}).", code="not_in_progress"
+        )
+    booking = _run_handle(booking, BookingFlow.check_out, Status.IN_PROGRESS, actor=actor, closed_by_staff=True)
+    audit.record("booking.closed", actor=actor, obj=booking, reason=reason)
+    return booking
+
+
+# --- timeouts (run by the periodic sweep; each is harmless to run twice) -------------------
+
+
+def expire_unreviewed(now: datetime | None = None) -> int:
+    """Reviews not finished by the slot's start → expired, room freed."""
+    now = now or timezone.now()
+    due = Booking.objects.filter(status=Status.PENDING, start__lte=now).values_list("pk", flat=True)
+    done = 0
+    for pk in list(due):
+        try:
+            if _end(
+                pk,
+                status=Status.EXPIRED,
+                action="booking.expired",
+                actor=None,
+                reason="not reviewed before the slot started",
+                expect=(Status.PENDING,),
+                when=lambda b: b.start <= now,
+            ):
+                done += 1
+        except Busy:
+            continue  # a reviewer holds it right now; the next sweep looks again
+    return done
+
+
+def mark_no_shows(now: datetime | None = None) -> int:
+    """Approved but not scanned in by start + grace → no_show, room freed."""
+    now = now or timezone.now()
+    grace = timedelta(minutes=settings.CHECK_IN_GRACE_MINUTES)
+    due = Booking.objects.filter(status=Status.APPROVED, start__lte=now - grace).values_list("pk", flat=True)
+    done = 0
+    for pk in list(due):
+        try:
+            if _end(
+                pk,
+                status=Status.NO_SHOW,
+                action="booking.no_show",
+                actor=None,
+                reason="no door scan by the end of the grace period",
+                expect=(Status.APPROVED,),
+                when=lambda b: b.start + grace <= now,
+            ):
+                done += 1
+        except Busy:
+            continue
+    return done
+
+
+def flag_overstays(now: datetime | None = None) -> list[int]:
+    """Sessions still in progress at end + grace: alert the room managers, once per booking."""
+    now = now or timezone.now()
+    grace = timedelta(minutes=settings.CHECK_IN_GRACE_MINUTES)
+    flagged = []
+    for booking in Booking.objects.filter(
+        status=Status.IN_PROGRESS, end__lte=now - grace, overstay_alerted_at__isnull=True
+    ):
+        with transaction.atomic():
+            claimed = Booking.objects.filter(pk=booking.pk, overstay_alerted_at__isnull=True).update(
+                overstay_alerted_at=now
+            )
+            if claimed:
+                audit.record("booking.overstay", obj=booking, reason="session still in progress after its end")
+                flagged.append(booking.pk)
+    return flagged

@@ -1,19 +1,27 @@
-"""Celery tasks: the periodic sweep that beat runs, acting through the clinic's services."""
+"""Celery tasks: the periodic sweep that beat runs. Every part is idempotent."""
 
 from __future__ import annotations
 
 import logging
 
 from celery import shared_task
+from viewflow.workflow.timers import fire_due_timers
 
 from clinic.accounts.services import purge_expired_login_locks
+from workflows import actions
 
 logger = logging.getLogger(__name__)
 
 
 @shared_task(name="workflows.tasks.sweep")
 def sweep() -> dict[str, int]:
-    """Idempotent periodic work; running it twice changes nothing the second time."""
-    result = {"login_locks_purged": purge_expired_login_locks()}
+    """Periodic work; running it twice changes nothing the second time."""
+    result = {
+        "timers_fired": fire_due_timers() or 0,
+        "expired": actions.expire_unreviewed(),
+        "no_shows": actions.mark_no_shows(),
+        "overstays": len(actions.flag_overstays()),
+        "login_locks_purged": purge_expired_login_locks(),
+    }
     logger.info("sweep %s", result)
     return result

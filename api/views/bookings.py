@@ -13,7 +13,9 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from api.pagination import Pagination
+from api.permissions import has_perm
 from api.serializers import bookings as s
+from api.serializers.tasks import CancelSerializer, RescheduleSerializer
 from clinic.accounts.models import User
 from clinic.bookings import services
 from clinic.errors import Forbidden, Invalid
@@ -76,3 +78,38 @@ class BookingDetailView(APIView):
     @extend_schema(responses={200: s.BookingSerializer})
     def get(self, request, pk: int):
         return Response(s.booking_data(request.user, services.get_visible(request.user, pk)))
+
+
+class CancelBookingView(APIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(request=CancelSerializer, responses={200: s.BookingSerializer})
+    def post(self, request, pk: int):
+        body = CancelSerializer(data=request.data or {})
+        body.is_valid(raise_exception=True)
+        booking = actions.cancel_booking(booking_id=pk, actor=request.user, reason=body.validated_data["reason"])
+        return Response(s.booking_data(request.user, services.get_visible(request.user, booking.pk)))
+
+
+class RescheduleBookingView(APIView):
+    permission_classes = [has_perm("bookings.manage_bookings")]
+
+    @extend_schema(request=RescheduleSerializer, responses={200: s.BookingSerializer})
+    def post(self, request, pk: int):
+        body = RescheduleSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        booking = actions.reschedule(
+            booking_id=pk, actor=request.user, room_id=body.validated_data["room"], start=body.validated_data["start"]
+        )
+        return Response(s.booking_data(request.user, services.get_visible(request.user, booking.pk)))
+
+
+class CloseSessionView(APIView):
+    permission_classes = [has_perm("bookings.manage_bookings")]
+
+    @extend_schema(request=CancelSerializer, responses={200: s.BookingSerializer})
+    def post(self, request, pk: int):
+        body = CancelSerializer(data=request.data or {})
+        body.is_valid(raise_exception=True)
+        booking = actions.close_session(booking_id=pk, actor=request.user, reason=body.validated_data["reason"])
+        return Response(s.booking_data(request.user, services.get_visible(request.user, booking.pk)))

@@ -199,3 +199,41 @@ def visible_bookings(user: User):
     if user.has_perm("bookings.view_all_bookings"):
         return qs
     return qs.filter(donor=user)
+
+
+class PaymentRequired(Conflict):
+    code = "payment_required"
+    default_message = "This booking is awaiting payment; it can be approved once the fee is paid."
+
+
+def apply_review(
+    booking: Booking, *, kind: str, decision: str, comment: str = "", room_id: int | None = None
+) -> Booking:
+    """Record one review's decision on the booking (called under the process lock).
+
+    The room manager may approve with another room free in the same slot: the booking moves
+    under the same no-overlap guarantees. Staff cannot approve before a required payment."""
+    if decision not in (Review.APPROVED, Review.REJECTED):
+        raise Invalid("The decision must be approved or rejected.")
+    if kind == "staff":
+        if decision == Review.APPROVED and booking.payment == Payment.PENDING:
+            raise PaymentRequired()
+        booking.staff_review, booking.staff_comment = decision, comment[:500]
+        booking.save(update_fields=["staff_review", "staff_comment", "updated"])
+    elif kind == "room":
+        if decision == Review.APPROVED and room_id is not None and room_id != booking.room_id:
+            move(booking, room_id=room_id)
+        booking.room_review, booking.room_comment = decision, comment[:500]
+        booking.save(update_fields=["room_review", "room_comment", "updated"])
+    else:
+        raise Invalid(f"Unknown review {kind!r}.")
+    return booking
+
+
+def reset_reviews(booking: Booking) -> Booking:
+    """A rescheduled booking is reviewed again from scratch."""
+    booking.status = Status.PENDING
+    booking.staff_review = booking.room_review = Review.PENDING
+    booking.staff_comment = booking.room_comment = ""
+    booking.save(update_fields=["status", "staff_review", "room_review", "staff_comment", "room_comment", "updated"])
+    return booking

@@ -1,0 +1,32 @@
+"""Shapes of workflow tasks and review decisions."""
+
+from rest_framework import serializers
+
+from api.serializers.bookings import BookingSerializer
+
+
+class TaskSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    kind = serializers.ChoiceField(choices=["staff_review", "room_review"])
+    status = serializers.CharField()
+    created = serializers.DateTimeField()
+    booking = BookingSerializer()
+    awaiting_payment = serializers.BooleanField()
+
+
+class ApproveSerializer(serializers.Serializer):
+    comment = serializers.CharField(required=False, allow_blank=True, max_length=500, default="")
+    room = serializers.IntegerField(required=False, min_value=1, allow_null=True)
+
+
+class RejectSerializer(serializers.Serializer):
+    reason = serializers.CharField(max_length=500)
+
+
+class CancelSerializer(serializers.Serializer):
+    reason = serializers.CharField(required=False, allow_blank=True, max_length=255, default="")
+
+
+class RescheduleSerializer(serializers.Serializer):
+    room = serializers.IntegerField(min_value=1)
+    start = serializers.DateTimeField()

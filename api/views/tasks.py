@@ -1,0 +1,70 @@
+"""The review tasks of the booking process: list, approve, reject (same rules as the inbox)."""
+
+from __future__ import annotations
+
+from drf_spectacular.utils import extend_schema
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from api.permissions import has_perm
+from api.serializers import tasks as s
+from api.serializers.bookings import booking_data
+from clinic.bookings.models import Booking, Payment
+from workflows import actions
+
+TASK_READERS = has_perm("bookings.view_all_bookings", "bookings.review_donation", "bookings.review_room", any_of=True)
+REVIEWERS = has_perm("bookings.review_donation", "bookings.review_room", any_of=True)
+
+
+def task_data(user, task, booking: Booking) -> dict:
+    return {
+        "id": task.pk,
+        "kind": task.flow_task.name,
+        "status": task.status,
+        "created": task.created,
+        "booking": booking_data(user, booking),
+        "awaiting_payment": task.flow_task.name == "staff_review" and booking.payment == Payment.PENDING,
+    }
+
+
+class TaskListView(APIView):
+    permission_classes = [TASK_READERS]
+
+    @extend_schema(responses={200: s.TaskSerializer(many=True)})
+    def get(self, request):
+        tasks = list(actions.tasks_for(request.user)[:500])
+        ids = [task.process.bookingprocess.booking_id for task in tasks]
+        bookings = Booking.objects.select_related("room", "donor__donor_profile").in_bulk(ids)
+        return Response(
+            [task_data(request.user, task, bookings[task.process.bookingprocess.booking_id]) for task in tasks]
+        )
+
+
+class ApproveTaskView(APIView):
+    permission_classes = [REVIEWERS]
+
+    @extend_schema(request=s.ApproveSerializer, responses={200: s.TaskSerializer})
+    def post(self, request, pk: int):
+        body = s.ApproveSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        booking = actions.complete_review(
+            task_id=pk,
+            user=request.user,
+            decision="approved",
+            comment=body.validated_data["comment"],
+            room_id=body.validated_data.get("room"),
+        )
+        return Response({"booking": booking_data(request.user, booking)})
+
+
+class RejectTaskView(APIView):
+    permission_classes = [REVIEWERS]
+
+    @extend_schema(request=s.RejectSerializer, responses={200: s.TaskSerializer})
+    def post(self, request, pk: int):
+        body = s.RejectSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        booking = actions.complete_review(
+            task_id=pk, user=request.user, decision="rejected", comment=body.validated_data["reason"]
+        )
+        return Response({"booking": booking_data(request.user, booking)})
