@@ -3,7 +3,7 @@
 from django.urls import path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from api.views import accounts, bookings, roles, rooms, slots, tasks
+from api.views import accounts, bookings, doors, roles, rooms, slots, tasks
 
 urlpatterns = [
     path("auth/register/", accounts.RegisterView.as_view(), name="register"),
@@ -29,6 +29,10 @@ urlpatterns = [
     path("tasks/", tasks.TaskListView.as_view(), name="tasks"),
     path("tasks/<int:pk>/approve/", tasks.ApproveTaskView.as_view(), name="task-approve"),
     path("tasks/<int:pk>/reject/", tasks.RejectTaskView.as_view(), name="task-reject"),
+    path("scan/", doors.ScanView.as_view(), name="scan"),
+    path("rooms/<int:pk>/open/", doors.ManualOpenView.as_view(), name="room-open"),
+    path("rooms/<int:pk>/door-qr/", doors.DoorQrView.as_view(), name="room-door-qr"),
+    path("door-qr-sheet/", doors.DoorQrSheetView.as_view(), name="door-qr-sheet"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
 ]

@@ -198,6 +198,8 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "api.pagination.Pagination",
     "PAGE_SIZE": 50,
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+    # `?format=svg` chooses the QR image type, not a DRF renderer.
+    "URL_FORMAT_OVERRIDE": None,
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Collection booking API",
@@ -219,6 +221,8 @@ CHECK_IN_GRACE_MINUTES = env.integer("CHECK_IN_GRACE_MINUTES", 15, minimum=0)
 REMINDER_MINUTES = env.integer("REMINDER_MINUTES", 60, minimum=0)
 BOOKING_HORIZON_DAYS = env.integer("BOOKING_HORIZON_DAYS", 60, minimum=1)
 DOOR_HELD_OPEN_SECONDS = env.integer("DOOR_HELD_OPEN_SECONDS", 120, minimum=5)
+# One deadline for connect, write and read-back of a relay command; the scan answers within 2 s.
+DOOR_COMMAND_DEADLINE_MS = env.integer("DOOR_COMMAND_DEADLINE_MS", 1800, minimum=100, maximum=1900)
 SWEEP_INTERVAL_SECONDS = env.integer("SWEEP_INTERVAL_SECONDS", 30, minimum=1)
 
 LOGGING = {

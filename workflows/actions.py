@@ -243,7 +243,7 @@ def reschedule(*, booking_id: int, actor: User, room_id: int, start: datetime) -
 # --- the door -----------------------------------------------------------------------------
 
 
-def _run_handle(booking: Booking, node: Any, expect: str, **kwargs: Any) -> Booking:
+def _run_handle(booking: Booking, node: Any, expect: str, before: Any = None, **kwargs: Any) -> Booking:
     process = current_process(booking)
     if process is None:
         raise NotActive()
@@ -252,14 +252,17 @@ def _run_handle(booking: Booking, node: Any, expect: str, **kwargs: Any) -> Book
         task = Task.objects.filter(process_id=process.pk, flow_task=node, status=STATUS.NEW).first()
         if task is None or booking.status != expect:
             raise Conflict(f"This booking is {booking.status}.", code="wrong_state")
+        if before is not None:
+            before()
         node.run(task, **kwargs)
     booking.refresh_from_db()
     return booking
 
 
-def check_in(*, booking: Booking, actor: User) -> Booking:
-    """The first door scan: the session begins."""
-    return _run_handle(booking, BookingFlow.check_in, Status.APPROVED, actor=actor)
+def check_in(*, booking: Booking, actor: User, before: Any = None) -> Booking:
+    """The first door scan: the session begins. `before` (the door unlock) runs inside the same
+    locked transaction first: if it fails, nothing changes."""
+    return _run_handle(booking, BookingFlow.check_in, Status.APPROVED, actor=actor, before=before)
 
 
 def check_out(*, booking: Booking, actor: User) -> Booking:

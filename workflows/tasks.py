@@ -8,7 +8,7 @@ from celery import shared_task
 from viewflow.workflow.timers import fire_due_timers
 
 from clinic.accounts.services import purge_expired_login_locks
-from workflows import actions
+from workflows import actions, doors
 
 logger = logging.getLogger(__name__)
 
@@ -21,6 +21,7 @@ def sweep() -> dict[str, int]:
         "expired": actions.expire_unreviewed(),
         "no_shows": actions.mark_no_shows(),
         "overstays": len(actions.flag_overstays()),
+        "doors_held_open": len(doors.watch_doors()),
         "login_locks_purged": purge_expired_login_locks(),
     }
     logger.info("sweep %s", result)

@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-from django.conf import settings
 from rest_framework import serializers
 
+from clinic.rooms import qr
 from clinic.rooms.models import Closure, Opening, RelayModule, Room
 
 
 class LockSerializer(serializers.Serializer):
     host = serializers.CharField(max_length=255)
     port = serializers.IntegerField(min_value=1, max_value=65535, default=502)
-    unit = serializers.IntegerField(min_value=0, max_value=247, default=1)
+    unit = serializers.IntegerField(min_value=1, max_value=247, default=1)
     coil = serializers.IntegerField(min_value=0, max_value=31, default=0)
     pulse_ms = serializers.IntegerField(min_value=100, max_value=60000, default=3000)
     mode = serializers.ChoiceField(choices=RelayModule.Mode.values, default=RelayModule.Mode.FLASH)
@@ -39,7 +39,7 @@ class RoomStaffSerializer(RoomSerializer):
         fields = RoomSerializer.Meta.fields + ["door_token", "door_url", "lock"]
 
     def get_door_url(self, room: Room) -> str:
-        return door_url(room)
+        return qr.door_url(room)
 
     def get_lock(self, room: Room) -> dict | None:
         if room.relay is None:
@@ -53,10 +53,6 @@ class RoomStaffSerializer(RoomSerializer):
             "mode": room.relay.mode,
             "door_sensor_input": room.door_sensor_input,
         }
-
-
-def door_url(room: Room) -> str:
-    return f"{settings.SITE_URL}/d/{room.door_token}"
 
 
 class OpeningSerializer(serializers.ModelSerializer):

@@ -48,6 +48,9 @@ class Room(models.Model):
     door_qr_mode = models.CharField(max_length=8, choices=QrMode.choices, default=QrMode.UNLOCK)
     door_token = models.CharField(max_length=64, unique=True, default=new_door_token, editable=False)
     door_token_rotated = models.DateTimeField(null=True, blank=True)
+    # Door-sensor watch: when the door was first seen open, and when that was alerted.
+    door_open_since = models.DateTimeField(null=True, blank=True)
+    door_alerted_at = models.DateTimeField(null=True, blank=True)
     created = models.DateTimeField(auto_now_add=True)
 
     class Meta:

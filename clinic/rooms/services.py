@@ -28,8 +28,8 @@ def _relay_for(lock: dict[str, Any]) -> tuple[RelayModule, dict[str, Any]]:
     pulse_ms = int(lock.get("pulse_ms", 3000))
     if not 1 <= port <= 65535:
         raise _invalid("lock", "lock.port must be between 1 and 65535.")
-    if not 0 <= unit <= 247:
-        raise _invalid("lock", "lock.unit must be between 0 and 247.")
+    if not 1 <= unit <= 247:
+        raise _invalid("lock", "lock.unit must be between 1 and 247.")
     if not 0 <= coil <= MAX_RELAY_CHANNEL:
         raise _invalid("lock", f"lock.coil must be between 0 and {MAX_RELAY_CHANNEL}.")
     if not 100 <= pulse_ms <= 60000:
