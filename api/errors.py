@@ -83,7 +83,11 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     return response
 
 
-def json_404(request, exception=None) -> JsonResponse:
+def json_404(request, exception=None):
+    if not request.path.startswith("/api/"):
+        from django.shortcuts import render
+
+        return render(request, "pages/404.html", status=404)
     return JsonResponse(error_body("Not found.", "not_found"), status=404)
 
 

@@ -16,4 +16,6 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("accounts/", AuthViewset().urls),
     path("workflow/", site.urls),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("", include("api.pages.urls")),
 ]

@@ -1,0 +1,92 @@
+"""Server-rendered pages for visitors and donors; their data comes from the REST API."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib.auth import login
+from django.contrib.auth.views import LoginView
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import render
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.views.decorators.csrf import ensure_csrf_cookie
+
+from api.pages.forms import RegisterForm
+from clinic.accounts import services as account_services
+from clinic.errors import DomainError
+from clinic.rooms.models import Room
+
+
+def safe_next(request: HttpRequest, default: str = "/") -> str:
+    target = request.POST.get("next") or request.GET.get("next") or ""
+    if target and url_has_allowed_host_and_scheme(target, {request.get_host()}, require_https=request.is_secure()):
+        return target
+    return default
+
+
+@ensure_csrf_cookie
+def home(request: HttpRequest) -> HttpResponse:
+    return render(request, "pages/home.html")
+
+
+@ensure_csrf_cookie
+def lobby(request: HttpRequest) -> HttpResponse:
+    """What the lobby (or a flyer's) QR code opens: booking without logging in first."""
+    return render(request, "pages/lobby.html", {"campaign": request.GET.get("src", "")[:40]})
+
+
+@ensure_csrf_cookie
+def door(request: HttpRequest, token: str) -> HttpResponse:
+    """The page a door's QR code opens. It never says who is inside or who booked."""
+    room = Room.objects.filter(door_token=token, active=True).first()
+    if room is None:
+        return render(request, "pages/door_invalid.html", status=404)
+    return render(
+        request, "pages/door.html", {"room": room, "door_token": token, "shared": room.door_qr_mode == "shared"}
+    )
+
+
+@ensure_csrf_cookie
+def book(request: HttpRequest) -> HttpResponse:
+    return render(request, "pages/book.html", {"horizon_days": min(settings.BOOKING_HORIZON_DAYS, 28)})
+
+
+@ensure_csrf_cookie
+def my_bookings(request: HttpRequest) -> HttpResponse:
+    if not request.user.is_authenticated:
+        return HttpResponseRedirect(f"{settings.LOGIN_URL}?next=/me/bookings/")
+    return render(request, "pages/my_bookings.html")
+
+
+def register(request: HttpRequest) -> HttpResponse:
+    next_url = safe_next(request, "/book/")
+    form = RegisterForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            user = account_services.register(**form.cleaned_data)
+        except DomainError as exc:
+            for field, messages in exc.fields.items():
+                for message in messages:
+                    form.add_error(field if field in form.fields else None, message)
+            if not exc.fields:
+                form.add_error(None, exc.message)
+        else:
+            login(request, user, backend="clinic.accounts.backends.LockoutModelBackend")
+            return HttpResponseRedirect(next_url)
+    return render(request, "pages/register.html", {"form": form, "next": next_url})
+
+
+class SignInView(LoginView):
+    template_name = "pages/login.html"
+    redirect_authenticated_user = False
+
+    def form_invalid(self, form):
+        username = form.data.get("username", "")
+        if account_services.lock_remaining(username) is not None:
+            form.errors.clear()
+            form.add_error(None, _("Too many failed logins for this account. Try again later."))
+        return super().form_invalid(form)
+
+
+def not_found(request: HttpRequest) -> HttpResponse:
+    raise Http404

@@ -1,0 +1,88 @@
+"""The pages a QR code opens: a door, the lobby, and the way back after registering."""
+
+from clinic.accounts.models import User
+from tests import factories as f
+
+
+def test_the_lobby_needs_no_login_and_leads_to_booking(db, client):
+    response = client.get("/d/lobby?src=flyer1")
+    assert response.status_code == 200
+    assert b'href="/book/?src=flyer1"' in response.content
+
+
+def test_a_door_page_sends_a_visitor_to_log_in_and_back(db, client):
+    room = f.room("Room A")
+    response = client.get(f"/d/{room.door_token}")
+    assert response.status_code == 200
+    assert f"/login/?next=/d/{room.door_token}".encode() in response.content
+    assert f"/register/?next=/d/{room.door_token}".encode() in response.content
+    assert b"Book this room" not in response.content
+
+
+def test_a_shared_door_offers_booking_too(people, client):
+    room = f.room("Room A", door_qr_mode="shared")
+    client.force_login(people.alice)
+    response = client.get(f"/d/{room.door_token}")
+    assert response.status_code == 200
+    assert f'data-door="{room.door_token}"'.encode() in response.content
+    assert f"/book/?room={room.pk}".encode() in response.content
+
+
+def test_a_door_page_never_says_who_booked(people, client):
+    room = f.room("Room A")
+    f.booking(people.bob, room, f.at(f.tomorrow(), "09:00"), status="approved")
+    client.force_login(people.alice)
+    body = client.get(f"/d/{room.door_token}").content.decode()
+    assert "bob" not in body.lower() and "Bob Li" not in body and people.bob.donor_code not in body
+
+
+def test_an_unknown_or_rotated_door_code_is_a_clear_404_page(db, client):
+    response = client.get("/d/" + "x" * 32)
+    assert response.status_code == 404
+    assert b"not valid" in response.content
+
+
+def test_registering_from_a_slot_lands_back_on_it(db, client):
+    back = "/book/?date=2030-01-02&start=2030-01-02T09%3A00%3A00%2B08%3A00&room=1"
+    response = client.post(
+        "/register/",
+        {"username": "newbie", "password": "a-Long-pass-2026", "phone": "13812345678", "role": "donor", "next": back},
+    )
+    assert response.status_code == 302
+    assert response["Location"] == back
+    user = User.objects.get(username="newbie")
+    assert user.donor_profile.donor_code
+    assert client.get("/me/bookings/").status_code == 200
+
+
+def test_register_refuses_an_outside_next_and_shows_errors(db, client):
+    response = client.post(
+        "/register/",
+        {"username": "x", "password": "1", "phone": "no", "role": "donor", "next": "https://evil.example/"},
+    )
+    assert response.status_code == 200
+    assert not User.objects.filter(username="x").exists()
+    response = client.post(
+        "/register/",
+        {
+            "username": "y1",
+            "password": "a-Long-pass-2026",
+            "phone": "13812345678",
+            "role": "donor",
+            "next": "https://evil.example/",
+        },
+    )
+    assert response["Location"] == "/book/"
+
+
+def test_login_page_returns_to_the_door(people, client):
+    from tests.factories import PASSWORD
+
+    response = client.post("/login/", {"username": "alice", "password": PASSWORD, "next": "/d/lobby"})
+    assert response.status_code == 302 and response["Location"] == "/d/lobby"
+
+
+def test_pages_render(db, client):
+    for path in ("/", "/book/", "/login/", "/register/"):
+        assert client.get(path).status_code == 200, path
+    assert client.get("/me/bookings/").status_code == 302
