@@ -16,6 +16,15 @@ from workflows.models import BookingProcess
 from workflows.views import ReviewTaskView
 
 
+# The inbox line and task page "Brief" of a review: slot in local time, room name and the
+# pseudonymous donor code (never a name: room managers see these pages too). Booking.__str__
+# would show the room id and the start in UTC.
+REVIEW_SUMMARY = (
+    "{{ process.booking.start|date:'Y-m-d H:i' }}–{{ process.booking.end|date:'H:i' }}"
+    " · {{ process.booking.room.name }} · {{ process.booking.donor.donor_code }}"
+)
+
+
 def booking_of(activation: Any) -> Booking:
     # Re-read under the lock: the process object may carry a stale cached booking.
     return Booking.objects.select_related("room", "donor").get(pk=activation.process.booking_id)
@@ -39,13 +48,13 @@ class BookingFlow(flow.Flow):
 
     staff_review = (
         flow.View(ReviewTaskView.as_view(kind="staff"))
-        .Annotation(title="Donation review", summary_template="{{ process.booking }}")
+        .Annotation(title="Donation review", summary_template=REVIEW_SUMMARY)
         .Permission("bookings.review_donation")
         .Next(this.join)
     )
     room_review = (
         flow.View(ReviewTaskView.as_view(kind="room"))
-        .Annotation(title="Room review", summary_template="{{ process.booking }}")
+        .Annotation(title="Room review", summary_template=REVIEW_SUMMARY)
         .Permission("bookings.review_room")
         .Next(this.join)
     )
