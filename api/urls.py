@@ -14,6 +14,7 @@ urlpatterns = [
     path("roles/", roles.RolesView.as_view(), name="roles"),
     path("roles/<str:name>/permissions/", roles.RolePermissionsView.as_view(), name="role-permissions"),
     path("rooms/", rooms.RoomListView.as_view(), name="rooms"),
+    path("rooms/status/", rooms.RoomStatusView.as_view(), name="room-status"),
     path("rooms/<int:pk>/", rooms.RoomDetailView.as_view(), name="room"),
     path("rooms/<int:pk>/door-token/rotate/", rooms.RotateDoorTokenView.as_view(), name="room-rotate-token"),
     path("rooms/<int:pk>/openings/", rooms.RoomOpeningsView.as_view(), name="room-openings"),

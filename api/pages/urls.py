@@ -11,5 +11,7 @@ urlpatterns = [
     path("me/bookings/", views.my_bookings, name="my-bookings"),
     path("register/", views.register, name="register"),
     path("login/", views.SignInView.as_view(), name="login"),
+    path("staff/", views.staff_console, name="staff-console"),
+    path("rooms/", views.room_console, name="room-console"),
     path("logout/", LogoutView.as_view(next_page="/"), name="logout"),
 ]

@@ -13,6 +13,7 @@ from django.views.decorators.csrf import ensure_csrf_cookie
 
 from api.pages.forms import RegisterForm
 from clinic.accounts import services as account_services
+from clinic.bookings.models import Status
 from clinic.errors import DomainError
 from clinic.rooms.models import Room
 
@@ -90,3 +91,28 @@ class SignInView(LoginView):
 
 def not_found(request: HttpRequest) -> HttpResponse:
     raise Http404
+
+
+def _staff_page(request: HttpRequest, template: str, needed: tuple[str, ...]) -> HttpResponse:
+    if not request.user.is_authenticated:
+        return HttpResponseRedirect(f"{settings.LOGIN_URL}?next={request.path}")
+    if not any(request.user.has_perm(name) for name in needed):
+        return render(request, "pages/forbidden.html", status=403)
+    flags = ("manage_bookings", "view_donor_identity", "review_room", "review_donation")
+    perms = {name: request.user.has_perm(f"bookings.{name}") for name in flags}
+    perms |= {name: request.user.has_perm(f"rooms.{name}") for name in ("manage_rooms", "operate_doors")}
+    return render(request, template, {"perms_json": perms, "statuses": Status.choices})
+
+
+@ensure_csrf_cookie
+def staff_console(request: HttpRequest) -> HttpResponse:
+    """Staff: all bookings, rooms and opening hours, door codes, links to the task inbox."""
+    return _staff_page(
+        request, "pages/staff.html", ("bookings.view_all_bookings", "bookings.manage_bookings", "rooms.manage_rooms")
+    )
+
+
+@ensure_csrf_cookie
+def room_console(request: HttpRequest) -> HttpResponse:
+    """Room managers: room review tasks and the live room board, with donor codes only."""
+    return _staff_page(request, "pages/rooms_board.html", ("bookings.review_room", "bookings.view_all_bookings"))

@@ -93,3 +93,19 @@ class SlotSerializer(serializers.Serializer):
 
 class SlotQuerySerializer(serializers.Serializer):
     date = serializers.DateField()
+
+
+class RoomBoardBookingSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    start = serializers.DateTimeField()
+    end = serializers.DateTimeField()
+    status = serializers.CharField()
+    donor_code = serializers.CharField()
+
+
+class RoomStatusSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    state = serializers.ChoiceField(choices=["free", "booked", "in_use", "door_alarm"])
+    current = RoomBoardBookingSerializer(allow_null=True)
+    next = RoomBoardBookingSerializer(allow_null=True)

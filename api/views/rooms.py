@@ -141,3 +141,74 @@ class ClosuresView(APIView):
         body.is_valid(raise_exception=True)
         closure = services.add_closure(actor=request.user, room=room, **body.validated_data)
         return Response(s.ClosureSerializer(closure).data, status=status.HTTP_201_CREATED)
+
+
+class RoomStatusView(APIView):
+    """The room board: each active room free, booked, in use or alarmed, with donor codes only."""
+
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(responses={200: s.RoomStatusSerializer(many=True)})
+    def get(self, request):
+        if not request.user.has_perm("bookings.view_all_bookings"):
+            return Response(
+                {"detail": "You do not have permission to see the room board.", "code": "permission_denied"}, 403
+            )
+        return Response(room_board())
+
+
+def room_board() -> list[dict]:
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from clinic.bookings.models import ACTIVE_STATUSES, Booking, Status
+
+    now = timezone.now()
+    rooms = list(Room.objects.filter(active=True).order_by("name"))
+    bookings = (
+        Booking.objects.filter(
+            status__in=ACTIVE_STATUSES,
+            end__gt=now - timedelta(hours=2),
+            start__lt=now + timedelta(hours=24),
+        )
+        .select_related("donor__donor_profile")
+        .order_by("start")
+    )
+    by_room: dict[int, list] = {}
+    for booking in bookings:
+        by_room.setdefault(booking.room_id, []).append(booking)
+
+    def brief(booking):
+        return {
+            "id": booking.pk,
+            "start": timezone.localtime(booking.start).isoformat(),
+            "end": timezone.localtime(booking.end).isoformat(),
+            "status": booking.status,
+            "donor_code": booking.donor.donor_code,
+        }
+
+    board = []
+    for room in rooms:
+        mine = by_room.get(room.pk, [])
+        in_use = next((b for b in mine if b.status == Status.IN_PROGRESS), None)
+        current = in_use or next((b for b in mine if b.start <= now < b.end), None)
+        upcoming = next((b for b in mine if b.start > now), None)
+        if room.door_alerted_at:
+            state = "door_alarm"
+        elif in_use:
+            state = "in_use"
+        elif current:
+            state = "booked"
+        else:
+            state = "free"
+        board.append(
+            {
+                "id": room.pk,
+                "name": room.name,
+                "state": state,
+                "current": brief(current) if current else None,
+                "next": brief(upcoming) if upcoming else None,
+            }
+        )
+    return board

@@ -86,3 +86,21 @@ def test_pages_render(db, client):
     for path in ("/", "/book/", "/login/", "/register/"):
         assert client.get(path).status_code == 200, path
     assert client.get("/me/bookings/").status_code == 302
+
+
+def test_the_staff_console_is_for_staff(people, client):
+    client.force_login(people.sam)
+    response = client.get("/staff/")
+    assert response.status_code == 200
+    assert b"/workflow/" in response.content and b"/api/door-qr-sheet/" in response.content
+    client.force_login(people.alice)
+    assert client.get("/staff/").status_code == 403
+    client.logout()
+    assert client.get("/staff/")["Location"] == "/login/?next=/staff/"
+
+
+def test_the_room_board_is_for_room_managers_and_staff(people, client):
+    client.force_login(people.rita)
+    assert client.get("/rooms/").status_code == 200
+    client.force_login(people.bob)
+    assert client.get("/rooms/").status_code == 403
