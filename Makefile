@@ -17,7 +17,7 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt
 	@touch $@
 
 run: venv
-	DEBUG=$${DEBUG:-1} ARRIVAL_GAP_MINUTES=$${ARRIVAL_GAP_MINUTES:-10} $(PY) manage.py run_platform
+	DEBUG=$${DEBUG:-1} ARRIVAL_GAP_MINUTES=$${ARRIVAL_GAP_MINUTES:-10} SITE_URL=$${SITE_URL:-http://127.0.0.1:$${PORT:-8000}} $(PY) manage.py run_platform
 
 lint: venv
 	$(VENV)/bin/ruff check .

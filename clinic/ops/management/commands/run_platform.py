@@ -39,6 +39,8 @@ class Command(BaseCommand):
     def handle(self, *args, port: int, relay_port: int, **options):
         self.children: list[tuple[str, subprocess.Popen]] = []
         signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+        # Started in the background, a process inherits an ignored SIGINT; Ctrl-C must still work.
+        signal.signal(signal.SIGINT, signal.default_int_handler)
         try:
             self._ensure_redis()
             call_command("migrate", interactive=False, verbosity=0)
