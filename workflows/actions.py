@@ -25,6 +25,7 @@ from clinic.audit import services as audit
 from clinic.bookings import services as booking_services
 from clinic.bookings.models import ACTIVE_STATUSES, Booking, Status
 from clinic.errors import Conflict, Forbidden, NotFound
+from clinic.notifications.services import notify, notify_holders
 from workflows.flows import BookingFlow
 from workflows.models import BookingProcess
 
@@ -113,6 +114,7 @@ def record_review_decision(
         reason=comment,
         data={"decision": decision, "moved_from_room": old_room if booking.room_id != old_room else None},
     )
+    notify([booking.donor], "booking.reviewed", booking=booking, context={"review": kind, "decision": decision})
     return booking
 
 
@@ -164,9 +166,11 @@ def _end(
     reason: str = "",
     expect: tuple[str, ...] = ACTIVE_STATUSES,
     when: Any = None,
+    tell: str | None = None,
 ) -> Booking | None:
     """Cancel the process's open tasks and give the booking its final status, if it is still in
-    one of `expect` (and `when(booking)` holds). Returns None when there was nothing to do."""
+    one of `expect` (and `when(booking)` holds); `tell` is the donor's notification kind.
+    Returns None when there was nothing to do."""
     booking = Booking.objects.filter(pk=booking_id).first()
     if booking is None:
         raise NotFound("No such booking.")
@@ -181,6 +185,8 @@ def _end(
         BookingFlow.instance.cancel(process)
         booking_services.set_status(booking, status, **booking_services.close_reviews(booking))
         audit.record(action, actor=actor, obj=booking, reason=reason)
+        if tell:
+            notify([booking.donor], tell, booking=booking)
     return booking
 
 
@@ -302,6 +308,7 @@ def expire_unreviewed(now: datetime | None = None) -> int:
                 reason="not reviewed before the slot started",
                 expect=(Status.PENDING,),
                 when=lambda b: b.start <= now,
+                tell="booking.expired",
             ):
                 done += 1
         except Busy:
@@ -325,6 +332,7 @@ def mark_no_shows(now: datetime | None = None) -> int:
                 reason="no door scan by the end of the grace period",
                 expect=(Status.APPROVED,),
                 when=lambda b: b.start + grace <= now,
+                tell="booking.no_show",
             ):
                 done += 1
         except Busy:
@@ -346,5 +354,6 @@ def flag_overstays(now: datetime | None = None) -> list[int]:
             )
             if claimed:
                 audit.record("booking.overstay", obj=booking, reason="session still in progress after its end")
+                notify_holders("bookings.review_room", "room.overstay", booking=booking)
                 flagged.append(booking.pk)
     return flagged

@@ -21,6 +21,7 @@ from clinic.audit.models import AuditEvent
 from clinic.bookings.availability import room_slot
 from clinic.bookings.models import Booking, Status
 from clinic.errors import Forbidden, Invalid, Unavailable
+from clinic.notifications.services import notify_holders
 from clinic.rooms.models import RelayModule, Room
 from hardware.locks import LockAdapter, LockError, LockOutcomeUnknown, ModbusRelayLock, RelayTarget
 from workflows import actions
@@ -177,5 +178,10 @@ def watch_doors(now: datetime | None = None) -> list[int]:
         if held >= timedelta(seconds=settings.DOOR_HELD_OPEN_SECONDS) and room.door_alerted_at is None:
             if Room.objects.filter(pk=room.pk, door_alerted_at=None).update(door_alerted_at=now):
                 audit.record("door.held_open", obj=room, reason=f"open for {int(held.total_seconds())} s")
+                notify_holders(
+                    "bookings.review_room",
+                    "door.held_open",
+                    context={"room": room.name, "minutes": int(held.total_seconds() // 60)},
+                )
                 alerted.append(room.pk)
     return alerted

@@ -12,9 +12,9 @@ from viewflow.workflow.lock import SelectForUpdateLock
 from clinic.audit import services as audit
 from clinic.bookings import services as booking_services
 from clinic.bookings.models import Booking, Review, Status
+from clinic.notifications.services import notify, notify_holders
 from workflows.models import BookingProcess
 from workflows.views import ReviewTaskView
-
 
 # The inbox line and task page "Brief" of a review: slot in local time, room name and the
 # pseudonymous donor code (never a name: room managers see these pages too). Booking.__str__
@@ -76,6 +76,9 @@ class BookingFlow(flow.Flow):
 
     def start_process(self, activation: Any, booking: Booking) -> BookingProcess:
         activation.process.booking = booking
+        # Both reviewers hear of it at once (after commit, through the workers).
+        notify_holders("bookings.review_donation", "booking.requested", booking=booking)
+        notify_holders("bookings.review_room", "room.requested", booking=booking)
         return activation.process
 
     def any_rejected(self, activation: Any, active_tasks: Any) -> bool:
@@ -89,11 +92,13 @@ class BookingFlow(flow.Flow):
     def mark_approved(self, activation: Any) -> None:
         booking = booking_services.set_status(booking_of(activation), Status.APPROVED)
         audit.record("booking.approved", obj=booking)
+        notify([booking.donor], "booking.approved", booking=booking)
 
     def mark_rejected(self, activation: Any) -> None:
         booking = booking_of(activation)
         booking_services.set_status(booking, Status.REJECTED, **booking_services.close_reviews(booking))
         audit.record("booking.rejected", obj=booking)
+        notify([booking.donor], "booking.rejected", booking=booking)
 
     def do_check_in(self, activation: Any, actor: Any = None) -> None:
         booking = booking_services.set_status(booking_of(activation), Status.IN_PROGRESS, checked_in_at=timezone.now())
@@ -108,6 +113,8 @@ class BookingFlow(flow.Flow):
             "closed_by_staff": closed_by_staff,
         }
         audit.record("booking.completed", actor=actor, obj=booking, data={"closed_by_staff": closed_by_staff})
+        notify([booking.donor], "booking.completed", booking=booking)
+        notify_holders("bookings.manage_bookings", "booking.completed", booking=booking)
 
     # --- who may open the task pages ------------------------------------------------------
 

@@ -8,6 +8,7 @@ from celery import shared_task
 from viewflow.workflow.timers import fire_due_timers
 
 from clinic.accounts.services import purge_expired_login_locks
+from clinic.notifications import services as notifications
 from workflows import actions, doors
 
 logger = logging.getLogger(__name__)
@@ -23,6 +24,7 @@ def sweep() -> dict[str, int]:
         "overstays": len(actions.flag_overstays()),
         "doors_held_open": len(doors.watch_doors()),
         "login_locks_purged": purge_expired_login_locks(),
+        **notifications.sweep(),
     }
     logger.info("sweep %s", result)
     return result
