@@ -81,8 +81,9 @@ class DoorQrView(APIView):
     )
     def get(self, request, pk: int):
         room = get_object_or_404(Room, pk=pk)
+        response = _image_response(qr.door_url(room), request.query_params.get("format", "png"), f"door-{room.pk}")
         audit.record("room.door_qr_downloaded", actor=request.user, obj=room)
-        return _image_response(qr.door_url(room), request.query_params.get("format", "png"), f"door-{room.pk}")
+        return response
 
 
 class DoorQrSheetView(APIView):
