@@ -1,17 +1,23 @@
-"""Promotional material and consultations."""
+"""Promotional material, questions to staff (consultation) and the lobby's FAQ."""
 
 from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+VISITOR = "visitor"
 
 
 class Promotion(models.Model):
-    title = models.CharField(max_length=120)
-    body = models.TextField()
+    title = models.CharField(_("title"), max_length=120)
+    body = models.TextField(_("text"))
+    image = models.ImageField(_("image"), upload_to="promotions/", blank=True)
     audience = models.JSONField(default=list)  # role names and/or "visitor"
     publish_from = models.DateTimeField(null=True, blank=True)
     publish_until = models.DateTimeField(null=True, blank=True)
+    # Set once, by compare-and-set, when the audience has been notified.
+    pushed_at = models.DateTimeField(null=True, blank=True)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
     created = models.DateTimeField(auto_now_add=True)
 
@@ -21,3 +27,38 @@ class Promotion(models.Model):
 
     def __str__(self) -> str:
         return self.title
+
+
+class Consultation(models.Model):
+    """A question from a visitor (who leaves a phone number) or a logged-in user."""
+
+    asker = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="consultations"
+    )
+    contact = models.CharField(max_length=32, blank=True)
+    question = models.TextField(max_length=2000)
+    answer = models.TextField(blank=True)
+    answered_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    answered_at = models.DateTimeField(null=True, blank=True)
+    client_ip = models.GenericIPAddressField(null=True, blank=True)
+    created = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-created", "-id"]
+
+
+class FaqEntry(models.Model):
+    question = models.CharField(max_length=200)
+    answer = models.TextField()
+    position = models.PositiveSmallIntegerField(default=0)
+    published = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["position", "id"]
+        verbose_name = "FAQ entry"
+        verbose_name_plural = "FAQ"
+
+    def __str__(self) -> str:
+        return self.question

@@ -1,0 +1,100 @@
+"""Promotions, consultations (questions to staff) and the FAQ."""
+
+from __future__ import annotations
+
+from drf_spectacular.utils import extend_schema
+from rest_framework import status
+from rest_framework.permissions import AllowAny
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from api.pagination import Pagination
+from api.permissions import has_perm
+from api.serializers import outreach as s
+from clinic.errors import Forbidden, NotFound
+from clinic.outreach import services
+
+
+class PromotionsView(APIView):
+    permission_classes = [AllowAny]
+
+    @extend_schema(responses={200: s.PromotionStaffSerializer(many=True)})
+    def get(self, request):
+        if request.user.has_perm("outreach.manage_promotions") and request.query_params.get("all") == "1":
+            items = list(services.all_promotions_with_reads()[:200])
+            counts = services.read_counts([p.pk for p in items])
+            for item in items:
+                item.sent = counts.get(item.pk, {}).get("sent", 0)
+                item.read = counts.get(item.pk, {}).get("read", 0)
+            return Response(s.PromotionStaffSerializer(items, many=True, context={"request": request}).data)
+        items = services.visible_promotions(request.user)
+        return Response(s.PromotionSerializer(items, many=True, context={"request": request}).data)
+
+    @extend_schema(request=s.PromotionCreateSerializer, responses={201: s.PromotionSerializer})
+    def post(self, request):
+        if not request.user.is_authenticated:
+            from rest_framework.exceptions import NotAuthenticated
+
+            raise NotAuthenticated()
+        if not request.user.has_perm("outreach.manage_promotions"):
+            raise Forbidden("You may not publish promotions.")
+        body = s.PromotionCreateSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        promotion = services.create_promotion(actor=request.user, **body.validated_data)
+        return Response(s.PromotionSerializer(promotion).data, status=status.HTTP_201_CREATED)
+
+
+def _client_ip(request) -> str | None:
+    # Behind the proxy, Django sees the proxy; the proxy's X-Real-IP is trusted only in production.
+    return request.META.get("HTTP_X_REAL_IP") or request.META.get("REMOTE_ADDR")
+
+
+class ConsultationsView(APIView):
+    permission_classes = [AllowAny]
+
+    @extend_schema(responses={200: s.ConsultationStaffSerializer(many=True)})
+    def get(self, request):
+        if not request.user.is_authenticated:
+            from rest_framework.exceptions import NotAuthenticated
+
+            raise NotAuthenticated()
+        items = services.visible_consultations(request.user)
+        if request.query_params.get("open") == "1":
+            items = items.filter(answered_at__isnull=True)
+        paginator = Pagination()
+        page = paginator.paginate_queryset(items, request, view=self)
+        serializer = (
+            s.ConsultationStaffSerializer
+            if request.user.has_perm("outreach.manage_promotions")
+            else s.ConsultationSerializer
+        )
+        return paginator.get_paginated_response(serializer(page, many=True).data)
+
+    @extend_schema(request=s.AskSerializer, responses={201: s.ConsultationSerializer})
+    def post(self, request):
+        body = s.AskSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        consultation = services.ask(asker=request.user, client_ip=_client_ip(request), **body.validated_data)
+        return Response(s.ConsultationSerializer(consultation).data, status=status.HTTP_201_CREATED)
+
+
+class AnswerView(APIView):
+    permission_classes = [has_perm("outreach.manage_promotions")]
+
+    @extend_schema(request=s.AnswerSerializer, responses={200: s.ConsultationStaffSerializer})
+    def post(self, request, pk: int):
+        body = s.AnswerSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        consultation = services.answer(actor=request.user, consultation_id=pk, text=body.validated_data["answer"])
+        return Response(s.ConsultationStaffSerializer(consultation).data)
+
+
+class FaqView(APIView):
+    permission_classes = [AllowAny]
+
+    @extend_schema(responses={200: s.FaqSerializer(many=True)})
+    def get(self, request):
+        return Response(s.FaqSerializer(services.faq(), many=True).data)
+
+
+__all__ = ["AnswerView", "ConsultationsView", "FaqView", "NotFound", "PromotionsView"]

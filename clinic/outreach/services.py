@@ -1,0 +1,174 @@
+"""Promotions reaching their audience, questions to staff and their answers."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.contrib.auth.models import AnonymousUser
+from django.db import transaction
+from django.db.models import Count, Q, QuerySet
+from django.utils import timezone
+
+from clinic.accounts import roles
+from clinic.accounts.models import User
+from clinic.accounts.validators import normalize_phone
+from clinic.audit import services as audit
+from clinic.errors import Conflict, Invalid, Locked
+from clinic.notifications.models import Notification
+from clinic.notifications.services import notify
+from clinic.outreach.models import VISITOR, Consultation, FaqEntry, Promotion
+
+AUDIENCES = (*roles.ROLES, VISITOR)
+QUESTIONS_PER_HOUR_PER_ADDRESS = 10
+
+
+def _live(now: datetime) -> Q:
+    return (Q(publish_from__isnull=True) | Q(publish_from__lte=now)) & (
+        Q(publish_until__isnull=True) | Q(publish_until__gt=now)
+    )
+
+
+def audience_of(user: User | AnonymousUser) -> list[str]:
+    return user.roles if user.is_authenticated else [VISITOR]
+
+
+def visible_promotions(user: User | AnonymousUser, now: datetime | None = None) -> list[Promotion]:
+    """Published items meant for the caller's role(s); visitors get the `visitor` ones."""
+    now = now or timezone.now()
+    wanted = set(audience_of(user))
+    items = Promotion.objects.filter(_live(now)).order_by("-created")
+    return [item for item in items if wanted & set(item.audience)]
+
+
+def all_promotions_with_reads() -> QuerySet[Promotion]:
+    return Promotion.objects.order_by("-created")
+
+
+def read_counts(promotion_ids: list[int]) -> dict[int, dict[str, int]]:
+    """How many recipients each promotion reached and how many have read it."""
+    rows = (
+        Notification.objects.filter(kind="promotion", data__promotion__in=promotion_ids)
+        .values("data__promotion")
+        .annotate(sent=Count("id"), read=Count("id", filter=Q(read_at__isnull=False)))
+    )
+    return {row["data__promotion"]: {"sent": row["sent"], "read": row["read"]} for row in rows}
+
+
+@transaction.atomic
+def create_promotion(
+    *,
+    actor: User,
+    title: str,
+    body: str,
+    audience: list[str],
+    publish_from: datetime | None = None,
+    publish_until: datetime | None = None,
+    image: Any = None,
+) -> Promotion:
+    audience = list(dict.fromkeys(audience))
+    unknown = [a for a in audience if a not in AUDIENCES]
+    if not audience or unknown:
+        raise Invalid(
+            f"Audience must name roles and/or visitor ({', '.join(AUDIENCES)}).",
+            fields={"audience": [f"Unknown audience {a!r}." for a in unknown] or ["Choose at least one audience."]},
+        )
+    if publish_from and publish_until and publish_until <= publish_from:
+        raise Invalid(
+            "The publication must end after it starts.", fields={"publish_until": ["Must be after publish_from."]}
+        )
+    promotion = Promotion.objects.create(
+        title=title.strip(),
+        body=body.strip(),
+        audience=audience,
+        publish_from=publish_from,
+        publish_until=publish_until,
+        created_by=actor,
+        **({"image": image} if image else {}),
+    )
+    audit.record("promotion.created", actor=actor, obj=promotion, data={"audience": audience})
+    push_if_due(promotion)
+    return promotion
+
+
+def push_if_due(promotion: Promotion, now: datetime | None = None) -> int:
+    """Notify every user of the audience once, when the item is live. Visitors have no inbox:
+    they see `visitor` items on the lobby page."""
+    now = now or timezone.now()
+    if not Promotion.objects.filter(pk=promotion.pk).filter(_live(now)).exists():
+        return 0
+    with transaction.atomic():
+        if not Promotion.objects.filter(pk=promotion.pk, pushed_at__isnull=True).update(pushed_at=now):
+            return 0
+        groups = [a for a in promotion.audience if a != VISITOR]
+        users = User.objects.filter(is_active=True, groups__name__in=groups).distinct()
+        rows = notify(users, "promotion", context={"title": promotion.title, "promotion": promotion.pk})
+    return len(rows)
+
+
+def push_due_promotions(now: datetime | None = None) -> int:
+    """Sweep: items whose publication window has opened since they were written."""
+    now = now or timezone.now()
+    return sum(push_if_due(p, now) for p in Promotion.objects.filter(pushed_at__isnull=True).filter(_live(now)))
+
+
+# --- consultation -------------------------------------------------------------------------
+
+
+def ask(*, asker: User | AnonymousUser, question: str, contact: str = "", client_ip: str | None = None) -> Consultation:
+    """A visitor (leaving a phone number) or a logged-in user asks staff a question."""
+    question = (question or "").strip()
+    if not question:
+        raise Invalid("Write your question.", fields={"question": ["This field is required."]})
+    user = asker if asker.is_authenticated else None
+    phone = normalize_phone(contact) if contact else ""
+    if contact and phone is None:
+        raise Invalid("The phone number is not valid.", fields={"contact": ["Enter a valid phone number."]})
+    if user is None and not phone:
+        raise Invalid(
+            "Leave a phone number so that staff can answer you, or log in.",
+            fields={"contact": ["A phone number is required when you are not logged in."]},
+        )
+    if client_ip and user is None:
+        since = timezone.now() - timedelta(hours=1)
+        if (
+            Consultation.objects.filter(client_ip=client_ip, created__gte=since).count()
+            >= QUESTIONS_PER_HOUR_PER_ADDRESS
+        ):
+            raise Locked(
+                "Too many questions from this connection; please try again in an hour.", code="too_many_questions"
+            )
+    consultation = Consultation.objects.create(asker=user, contact=phone or "", question=question, client_ip=client_ip)
+    audit.record("consultation.asked", actor=asker, obj=consultation)
+    return consultation
+
+
+def visible_consultations(user: User) -> QuerySet[Consultation]:
+    if user.has_perm("outreach.manage_promotions"):
+        return Consultation.objects.select_related("asker")
+    return Consultation.objects.filter(asker=user)
+
+
+@transaction.atomic
+def answer(*, actor: User, consultation_id: int, text: str) -> Consultation:
+    text = (text or "").strip()
+    if not text:
+        raise Invalid("Write an answer.", fields={"answer": ["This field is required."]})
+    now = timezone.now()
+    if not Consultation.objects.filter(pk=consultation_id, answered_at__isnull=True).update(
+        answer=text, answered_by=actor, answered_at=now
+    ):
+        if Consultation.objects.filter(pk=consultation_id).exists():
+            raise Conflict("This question has already been answered.", code="already_answered")
+        from clinic.errors import NotFound
+
+        raise NotFound("No such question.")
+    consultation = Consultation.objects.select_related("asker").get(pk=consultation_id)
+    audit.record("consultation.answered", actor=actor, obj=consultation)
+    if consultation.asker is not None:
+        notify([consultation.asker], "consultation.answered", context={"consultation": consultation.pk})
+    return consultation
+
+
+def faq() -> QuerySet[FaqEntry]:
+    return FaqEntry.objects.filter(published=True)
