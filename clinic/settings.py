@@ -72,6 +72,7 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "clinic.middleware.RequestIdMiddleware",
+    "clinic.middleware.ContentSecurityPolicyMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -226,6 +227,44 @@ DOOR_HELD_OPEN_SECONDS = env.integer("DOOR_HELD_OPEN_SECONDS", 120, minimum=5)
 # One deadline for connect, write and read-back of a relay command; the scan answers within 2 s.
 DOOR_COMMAND_DEADLINE_MS = env.integer("DOOR_COMMAND_DEADLINE_MS", 1800, minimum=100, maximum=1900)
 SWEEP_INTERVAL_SECONDS = env.integer("SWEEP_INTERVAL_SECONDS", 30, minimum=1)
+
+# Payments. "cashier" (default): orders are paid at the desk and confirmed by staff.
+# "wechat": WeChat Pay Native in public-key mode (no platform certificate download); every
+# WECHATPAY_* value below is then required. Keys and the APIv3 key may come from NAME_FILE,
+# e.g. WECHATPAY_PRIVATE_KEY_FILE=/run/secrets/apiclient_key.pem.
+PAYMENT_PROVIDER = env.choice("PAYMENT_PROVIDER", "cashier", {"cashier", "wechat"})
+PAYMENT_ORDER_TTL_MINUTES = env.integer("PAYMENT_ORDER_TTL_MINUTES", 120, minimum=5, maximum=1440)
+WECHATPAY_MCHID = env.string("WECHATPAY_MCHID", "") or ""
+WECHATPAY_APPID = env.string("WECHATPAY_APPID", "") or ""
+WECHATPAY_MERCHANT_SERIAL_NO = env.string("WECHATPAY_MERCHANT_SERIAL_NO", "") or ""
+WECHATPAY_PRIVATE_KEY = env.string("WECHATPAY_PRIVATE_KEY", "") or ""  # apiclient_key.pem (PKCS#8)
+WECHATPAY_APIV3_KEY = env.string("WECHATPAY_APIV3_KEY", "") or ""
+WECHATPAY_PUBLIC_KEY = env.string("WECHATPAY_PUBLIC_KEY", "") or ""  # WeChat Pay's pub_key.pem
+WECHATPAY_PUBLIC_KEY_ID = env.string("WECHATPAY_PUBLIC_KEY_ID", "") or ""  # PUB_KEY_ID_...
+WECHATPAY_NOTIFY_URL = env.string("WECHATPAY_NOTIFY_URL", f"{SITE_URL}/api/payments/notify/wechat/") or ""
+WECHATPAY_GATEWAY = (env.string("WECHATPAY_GATEWAY", "https://api.mch.weixin.qq.com") or "").rstrip("/")
+WECHATPAY_TIMEOUT_SECONDS = env.integer("WECHATPAY_TIMEOUT_SECONDS", 10, minimum=1, maximum=60)
+if PAYMENT_PROVIDER == "wechat":
+    _required = {
+        "WECHATPAY_MCHID": WECHATPAY_MCHID,
+        "WECHATPAY_APPID": WECHATPAY_APPID,
+        "WECHATPAY_MERCHANT_SERIAL_NO": WECHATPAY_MERCHANT_SERIAL_NO,
+        "WECHATPAY_PRIVATE_KEY": WECHATPAY_PRIVATE_KEY,
+        "WECHATPAY_APIV3_KEY": WECHATPAY_APIV3_KEY,
+        "WECHATPAY_PUBLIC_KEY": WECHATPAY_PUBLIC_KEY,
+        "WECHATPAY_PUBLIC_KEY_ID": WECHATPAY_PUBLIC_KEY_ID,
+    }
+    _missing = [name for name, value in _required.items() if not value]
+    if _missing:
+        raise ImproperlyConfigured(f"PAYMENT_PROVIDER=wechat needs {', '.join(_missing)} (or NAME_FILE)")
+    if len(WECHATPAY_APIV3_KEY.encode()) != 32:
+        raise ImproperlyConfigured("WECHATPAY_APIV3_KEY must be the 32-character APIv3 key")
+    for _name, _url in (("WECHATPAY_NOTIFY_URL", WECHATPAY_NOTIFY_URL), ("WECHATPAY_GATEWAY", WECHATPAY_GATEWAY)):
+        _parsed = urlparse(_url)
+        if _parsed.scheme not in {"http", "https"} or not _parsed.hostname:
+            raise ImproperlyConfigured(f"{_name}={_url!r} must be an absolute http(s) URL")
+        if PRODUCTION and _parsed.scheme != "https":
+            raise ImproperlyConfigured(f"{_name} must be https when CLINIC_ENV=production")
 
 LOGGING = {
     "version": 1,
