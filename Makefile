@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/test
 export DJANGO_SETTINGS_MODULE := clinic.settings
 
-.PHONY: run test lint format bench venv clean
+.PHONY: run test lint format bench venv clean prod-check soak
 
 venv: $(VENV)/.installed
 
@@ -38,3 +38,6 @@ bench: venv
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .ruff_cache
+
+prod-check: venv
+	$(PY) deploy/prod_check.py
