@@ -3,7 +3,7 @@
 from django.urls import path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from api.views import accounts, bookings, doors, roles, rooms, slots, tasks
+from api.views import accounts, bookings, doors, notifications, outreach, payments, roles, rooms, slots, tasks
 
 urlpatterns = [
     path("auth/register/", accounts.RegisterView.as_view(), name="register"),
@@ -34,6 +34,19 @@ urlpatterns = [
     path("rooms/<int:pk>/open/", doors.ManualOpenView.as_view(), name="room-open"),
     path("rooms/<int:pk>/door-qr/", doors.DoorQrView.as_view(), name="room-door-qr"),
     path("door-qr-sheet/", doors.DoorQrSheetView.as_view(), name="door-qr-sheet"),
+    path("notifications/", notifications.NotificationListView.as_view(), name="notifications"),
+    path("notifications/<int:pk>/read/", notifications.MarkReadView.as_view(), name="notification-read"),
+    path("promotions/", outreach.PromotionsView.as_view(), name="promotions"),
+    path("consultations/", outreach.ConsultationsView.as_view(), name="consultations"),
+    path("consultations/<int:pk>/answer/", outreach.AnswerView.as_view(), name="consultation-answer"),
+    path("faq/", outreach.FaqView.as_view(), name="faq"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
+    path("fee-items/", payments.FeeItemListView.as_view(), name="fee-items"),
+    path("fee-items/<slug:code>/", payments.FeeItemDetailView.as_view(), name="fee-item"),
+    path("payments/", payments.PaymentListView.as_view(), name="payments"),
+    path("payments/<int:pk>/", payments.PaymentDetailView.as_view(), name="payment"),
+    path("payments/<int:pk>/qr/", payments.PaymentQrView.as_view(), name="payment-qr"),
+    path("payments/<int:pk>/confirm/", payments.ConfirmPaymentView.as_view(), name="payment-confirm"),
+    path("payments/notify/wechat/", payments.WeChatNotifyView.as_view(), name="payment-notify-wechat"),
 ]

@@ -116,3 +116,20 @@ def staff_console(request: HttpRequest) -> HttpResponse:
 def room_console(request: HttpRequest) -> HttpResponse:
     """Room managers: room review tasks and the live room board, with donor codes only."""
     return _staff_page(request, "pages/rooms_board.html", ("bookings.review_room", "bookings.view_all_bookings"))
+
+
+@ensure_csrf_cookie
+def my_payments(request: HttpRequest) -> HttpResponse:
+    if not request.user.is_authenticated:
+        return HttpResponseRedirect(f"{settings.LOGIN_URL}?next=/me/payments/")
+    return render(request, "pages/my_payments.html")
+
+
+def pay(request: HttpRequest, reference: str) -> HttpResponse:
+    """What a desk payment QR opens: the fee and its state, nothing about the person."""
+    from clinic.payments.models import PaymentOrder
+
+    order = PaymentOrder.objects.select_related("item").filter(reference=reference).first()
+    if order is None:
+        raise Http404
+    return render(request, "pages/pay.html", {"order": order, "yuan": f"{order.amount_fen / 100:.2f}"})

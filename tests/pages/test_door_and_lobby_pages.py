@@ -104,3 +104,18 @@ def test_the_room_board_is_for_room_managers_and_staff(people, client):
     assert client.get("/rooms/").status_code == 200
     client.force_login(people.bob)
     assert client.get("/rooms/").status_code == 403
+
+
+def test_the_desk_payment_page_shows_the_fee_and_nothing_personal(people, client):
+    from clinic.payments.services import open_order
+
+    booking = f.booking(people.carl, f.room("Room A"), f.at(f.tomorrow(), "09:00"), payment="pending", purpose="self_preservation")
+    order, _ = open_order(payer=people.carl, item_code="self_preservation_collection", booking_id=booking.pk)
+    response = client.get(f"/pay/{order.reference}")
+    assert response.status_code == 200
+    body = response.content.decode()
+    assert f"{order.amount_fen / 100:.2f}" in body and order.reference in body
+    assert "Carl" not in body and people.carl.phone not in body and people.carl.donor_code not in body
+    assert client.get("/pay/nonsense").status_code == 404
+    client.force_login(people.carl)
+    assert client.get("/me/payments/").status_code == 200

@@ -1,0 +1,170 @@
+"""WeChat Pay Native (the client scans a QR code) through wechatpayv3, in public-key mode.
+
+Public-key mode checks WeChat Pay's signatures with the configured WeChat Pay public key, so
+nothing is downloaded at start-up (certificate mode would fetch platform certificates, and is
+not used). Building the SDK object reads the keys and never touches the network, so it is
+built per call: settings changes apply at once and no state is shared between threads.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Mapping
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
+
+from django.conf import settings
+from django.utils import timezone
+from wechatpayv3 import WeChatPay, WeChatPayType
+
+from clinic.errors import Forbidden, Unavailable
+
+if TYPE_CHECKING:
+    from clinic.payments.models import PaymentOrder
+
+logger = logging.getLogger(__name__)
+
+OFFICIAL_GATEWAY = "https://api.mch.weixin.qq.com"
+SIGNATURE_TYPE = "WECHATPAY2-SHA256-RSA2048"
+# WeChat Pay's own advice: refuse a notification whose timestamp is more than 5 minutes off.
+MAX_CLOCK_SKEW_SECONDS = 300
+MAX_NOTIFICATION_BYTES = 64 * 1024
+
+REQUIRED_SETTINGS = (
+    "WECHATPAY_MCHID",
+    "WECHATPAY_APPID",
+    "WECHATPAY_MERCHANT_SERIAL_NO",
+    "WECHATPAY_PRIVATE_KEY",
+    "WECHATPAY_APIV3_KEY",
+    "WECHATPAY_PUBLIC_KEY",
+    "WECHATPAY_PUBLIC_KEY_ID",
+)
+
+
+class ProviderUnavailable(Unavailable):
+    code = "payment_provider_unavailable"
+    default_message = "WeChat Pay did not answer; nothing was charged. Please retry, or pay at the desk."
+
+
+class NotificationRefused(Forbidden):
+    """A payment notification that is not provably from WeChat Pay, or not for now."""
+
+    code = "notification_refused"
+
+
+def is_configured() -> bool:
+    """Keys are there to verify notifications (even after the clinic went back to the desk)."""
+    return all(getattr(settings, name, "") for name in REQUIRED_SETTINGS)
+
+
+def build_client() -> WeChatPay:
+    client = WeChatPay(
+        wechatpay_type=WeChatPayType.NATIVE,
+        mchid=settings.WECHATPAY_MCHID,
+        private_key=settings.WECHATPAY_PRIVATE_KEY,
+        cert_serial_no=settings.WECHATPAY_MERCHANT_SERIAL_NO,
+        appid=settings.WECHATPAY_APPID,
+        apiv3_key=settings.WECHATPAY_APIV3_KEY,
+        notify_url=settings.WECHATPAY_NOTIFY_URL,
+        timeout=settings.WECHATPAY_TIMEOUT_SECONDS,
+        # Both given: public-key mode. Without them the SDK downloads certificates right here.
+        public_key=settings.WECHATPAY_PUBLIC_KEY,
+        public_key_id=settings.WECHATPAY_PUBLIC_KEY_ID,
+    )
+    if settings.WECHATPAY_GATEWAY != OFFICIAL_GATEWAY:
+        # wechatpayv3 2.0.4 has no gateway option; its Core keeps the base URL in `_gate_way`.
+        # Used by the tests' local fake server only.
+        if not hasattr(client._core, "_gate_way"):
+            raise ProviderUnavailable("This wechatpayv3 version cannot use WECHATPAY_GATEWAY.")
+        client._core._gate_way = settings.WECHATPAY_GATEWAY
+    return client
+
+
+def _client() -> WeChatPay:
+    try:
+        return build_client()
+    except ProviderUnavailable:
+        raise
+    except Exception as exc:  # the SDK raises bare Exceptions for keys it cannot load
+        logger.error("WeChat Pay is misconfigured: %s", exc)
+        raise ProviderUnavailable("WeChat Pay is not set up correctly; please pay at the desk.") from exc
+
+
+class WeChatPayNative:
+    name = "wechat"
+
+    def create(self, order: PaymentOrder) -> str:
+        # WeChat Pay itself refuses payment after this, whatever our sweep does.
+        expire = timezone.localtime(order.created + timedelta(minutes=settings.PAYMENT_ORDER_TTL_MINUTES))
+        try:
+            status, answer = _client().pay(
+                description=order.item.name[:127],
+                out_trade_no=order.reference,
+                amount={"total": order.amount_fen, "currency": "CNY"},
+                time_expire=expire.isoformat(timespec="seconds"),
+                pay_type=WeChatPayType.NATIVE,
+            )
+        except ProviderUnavailable:
+            raise
+        except Exception as exc:  # network errors, or an answer whose signature did not verify
+            logger.warning("WeChat Pay order %s failed: %s", order.reference, exc)
+            raise ProviderUnavailable() from exc
+        if status != 200:
+            logger.warning("WeChat Pay order %s refused (%s): %.500s", order.reference, status, answer)
+            raise ProviderUnavailable(f"WeChat Pay refused the order (HTTP {status}); please pay at the desk.")
+        try:
+            code_url = json.loads(answer)["code_url"]
+        except (ValueError, KeyError, TypeError) as exc:
+            raise ProviderUnavailable() from exc
+        if not isinstance(code_url, str) or not code_url:
+            raise ProviderUnavailable()
+        return code_url
+
+    def close(self, order: PaymentOrder) -> None:
+        status, answer = _client().close(out_trade_no=order.reference)
+        if status not in (200, 204):
+            raise ProviderUnavailable(f"WeChat Pay did not close {order.reference} (HTTP {status}): {answer!r:.300}")
+
+    def read_notification(self, headers: Mapping[str, str], body: bytes, now: float | None = None) -> dict[str, Any]:
+        """The notification, its resource decrypted, if it is provably from WeChat Pay and recent.
+
+        The serial and the timestamp are checked before the SDK sees anything: for a serial
+        other than the public key's id the SDK would go and download certificates."""
+        if not is_configured():
+            raise NotificationRefused("WeChat Pay is not configured here.", code="not_configured")
+        if headers.get("Wechatpay-Serial", "") != settings.WECHATPAY_PUBLIC_KEY_ID:
+            raise NotificationRefused("Unknown Wechatpay-Serial.", code="unknown_serial")
+        try:
+            timestamp = int(headers.get("Wechatpay-Timestamp", ""))
+        except ValueError:
+            raise NotificationRefused("Missing or bad Wechatpay-Timestamp.", code="stale_timestamp") from None
+        now = time.time() if now is None else now
+        if abs(now - timestamp) > MAX_CLOCK_SKEW_SECONDS:
+            raise NotificationRefused("Wechatpay-Timestamp is too far from now.", code="stale_timestamp")
+        if len(body) > MAX_NOTIFICATION_BYTES:
+            raise NotificationRefused("The notification is too large.", code="bad_notification")
+        try:
+            text = body.decode("utf-8")
+        except UnicodeDecodeError:
+            raise NotificationRefused("The notification is not UTF-8.", code="bad_notification") from None
+        sdk_headers = {
+            "Wechatpay-Serial": settings.WECHATPAY_PUBLIC_KEY_ID,
+            "Wechatpay-Timestamp": headers.get("Wechatpay-Timestamp", ""),
+            "Wechatpay-Nonce": headers.get("Wechatpay-Nonce", ""),
+            "Wechatpay-Signature": headers.get("Wechatpay-Signature", ""),
+            "Wechatpay-Signature-Type": headers.get("Wechatpay-Signature-Type", SIGNATURE_TYPE),
+        }
+        try:
+            event = _client().callback(sdk_headers, text)
+        except ProviderUnavailable:
+            raise
+        except Exception as exc:  # unsupported algorithm, bad JSON or base64 after a good signature
+            logger.warning("WeChat Pay notification not readable: %s", exc)
+            raise NotificationRefused("The notification could not be read.", code="bad_notification") from None
+        if not event:
+            raise NotificationRefused("The signature or the encrypted resource did not verify.", code="bad_signature")
+        if not isinstance(event.get("resource"), dict):
+            raise NotificationRefused("The notification carries no payment.", code="bad_notification")
+        return event
