@@ -9,6 +9,8 @@ from viewflow.workflow.timers import fire_due_timers
 
 from clinic.accounts.services import purge_expired_login_locks
 from clinic.notifications import services as notifications
+from clinic.outreach.services import push_due_promotions
+from clinic.payments.services import close_unpaid_orders
 from workflows import actions, doors
 
 logger = logging.getLogger(__name__)
@@ -24,6 +26,8 @@ def sweep() -> dict[str, int]:
         "overstays": len(actions.flag_overstays()),
         "doors_held_open": len(doors.watch_doors()),
         "login_locks_purged": purge_expired_login_locks(),
+        "payment_orders_closed": close_unpaid_orders(),
+        "promotions_pushed": push_due_promotions(),
         **notifications.sweep(),
     }
     logger.info("sweep %s", result)

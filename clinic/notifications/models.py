@@ -1,1 +1,52 @@
-"""Notification records (filled in by the push feature)."""
+"""Notification records: the database is the source of truth, the live push only a courier."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+
+
+class Kind(models.TextChoices):
+    BOOKING_REQUESTED = "booking.requested"
+    ROOM_REQUESTED = "room.requested"
+    BOOKING_REVIEWED = "booking.reviewed"
+    BOOKING_APPROVED = "booking.approved"
+    BOOKING_REJECTED = "booking.rejected"
+    BOOKING_EXPIRED = "booking.expired"
+    BOOKING_NO_SHOW = "booking.no_show"
+    BOOKING_REMINDER = "booking.reminder"
+    BOOKING_COMPLETED = "booking.completed"
+    ROOM_OVERSTAY = "room.overstay"
+    DOOR_HELD_OPEN = "door.held_open"
+    CONSULTATION_ANSWERED = "consultation.answered"
+    PROMOTION = "promotion"
+
+
+class Notification(models.Model):
+    recipient = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications")
+    kind = models.CharField(max_length=32, choices=Kind.choices)
+    title = models.CharField(max_length=120)
+    body = models.CharField(max_length=500)
+    booking = models.ForeignKey(
+        "bookings.Booking", null=True, blank=True, on_delete=models.SET_NULL, related_name="notifications"
+    )
+    # The context the texts were rendered from (ids, times, codes: never a name or phone).
+    data = models.JSONField(default=dict, blank=True)
+    created = models.DateTimeField(auto_now_add=True)
+    read_at = models.DateTimeField(null=True, blank=True)
+    # Set when the push was claimed; rows left without it are delivered by the sweep.
+    delivered_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-id"]
+        indexes = [
+            models.Index(fields=["recipient", "id"], name="notification_recipient_id"),
+            models.Index(fields=["id"], condition=models.Q(delivered_at__isnull=True), name="notification_undelivered"),
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.kind} → {self.recipient_id}"
+
+    @property
+    def read(self) -> bool:
+        return self.read_at is not None

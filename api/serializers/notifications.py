@@ -1,0 +1,22 @@
+"""Shapes of notifications: the list item is the same object the socket pushes."""
+
+from __future__ import annotations
+
+from rest_framework import serializers
+
+from clinic.notifications.models import Kind, Notification
+
+
+class NotificationSerializer(serializers.ModelSerializer):
+    kind = serializers.ChoiceField(choices=Kind.choices)
+    read = serializers.BooleanField()
+
+    class Meta:
+        model = Notification
+        fields = ["id", "kind", "title", "body", "booking", "created", "read"]
+
+
+class NotificationListQuerySerializer(serializers.Serializer):
+    after = serializers.IntegerField(
+        required=False, min_value=0, max_value=2**63 - 1, help_text="only notifications with a greater id"
+    )

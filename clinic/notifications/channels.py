@@ -1,0 +1,57 @@
+"""Outward channels: a notification that must not be missed also goes by e-mail and SMS.
+
+Each channel takes a delivered notification and sends its own copy; the text is the same
+discreet title and body as the push. SMS goes through a backend named by the SMS_BACKEND
+setting (a dotted path to a class with `send(phone, text)`); the default only logs.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Protocol
+
+from django.conf import settings
+from django.core.mail import send_mail
+from django.utils.module_loading import import_string
+
+from clinic.notifications.models import Notification
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_SMS_BACKEND = "clinic.notifications.channels.LogSmsBackend"
+
+
+class Channel(Protocol):
+    name: str
+
+    def send(self, notification: Notification) -> None: ...
+
+
+class EmailChannel:
+    name = "email"
+
+    def send(self, notification: Notification) -> None:
+        address = notification.recipient.email
+        if address:
+            send_mail(notification.title, notification.body, settings.DEFAULT_FROM_EMAIL, [address])
+
+
+class LogSmsBackend:
+    """Writes the message to the log instead of sending it (no SMS provider configured)."""
+
+    def send(self, phone: str, text: str) -> None:
+        logger.info("sms to ...%s: %s", phone[-4:], text)
+
+
+class SmsChannel:
+    name = "sms"
+
+    def send(self, notification: Notification) -> None:
+        phone = notification.recipient.phone
+        if phone:
+            backend = import_string(getattr(settings, "SMS_BACKEND", DEFAULT_SMS_BACKEND))()
+            backend.send(phone, f"{notification.title}: {notification.body}")
+
+
+def outward_channels() -> list[Channel]:
+    return [EmailChannel(), SmsChannel()]

@@ -1,0 +1,239 @@
+"""Notifications: rows written in the caller's transaction, pushed live after it commits.
+
+The database is the source of truth. The push (a Celery task, then the channel layer) is a
+courier that may be late or absent: Redis being down never fails the caller; the periodic
+sweep delivers what was left, and a reconnecting client catches up with `?after=<id>`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+from typing import Any
+
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+from django.conf import settings
+from django.contrib.auth.models import Permission
+from django.db import transaction
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+
+from clinic.accounts.models import User
+from clinic.bookings.models import Booking, Status
+from clinic.errors import NotFound
+from clinic.notifications import texts
+from clinic.notifications.channels import outward_channels
+from clinic.notifications.models import Notification
+
+logger = logging.getLogger(__name__)
+
+# A channel layer that does not answer within this time counts as down (rows stay undelivered).
+PUSH_TIMEOUT_S = 2.0
+# After a failed publish this process stops publishing for a while: during an outage requests
+# pay the broker's timeout (about a second) once per interval, not once per notification.
+BROKER_BACKOFF_S = 10.0
+_broker_down_until = 0.0
+
+
+def group_name(user_id: int) -> str:
+    return f"user.{user_id}"
+
+
+def payload(notification: Notification) -> dict[str, Any]:
+    """The JSON object pushed over the socket; the list API returns the same shape."""
+    return {
+        "id": notification.pk,
+        "kind": notification.kind,
+        "title": notification.title,
+        "body": notification.body,
+        "booking": notification.booking_id,
+        "created": timezone.localtime(notification.created).isoformat(),
+        "read": notification.read,
+    }
+
+
+# --- creating -------------------------------------------------------------------------------
+
+
+def _plain(value: Any) -> Any:
+    return value if value is None or isinstance(value, (bool, int, float, str)) else str(value)
+
+
+def _context(booking: Booking | None, context: dict | None) -> dict[str, Any]:
+    values: dict[str, Any] = {}
+    if booking is not None:
+        start, end = timezone.localtime(booking.start), timezone.localtime(booking.end)
+        values = {
+            "booking": booking.pk,
+            "when": f"{start:%Y-%m-%d %H:%M}",
+            "time": f"{start:%H:%M}",
+            "end": f"{end:%H:%M}",
+            "room": booking.room.name,
+            # The pseudonymous code, never a name: room managers receive these too.
+            "code": booking.donor.donor_code or "",
+        }
+    values.update(context or {})
+    return {key: _plain(value) for key, value in values.items()}
+
+
+def notify(
+    recipients: Iterable[User], kind: str, *, booking: Booking | None = None, context: dict | None = None
+) -> list[Notification]:
+    """Record one notification per (active, distinct) recipient in the caller's transaction;
+    after commit, enqueue their delivery. `context` fills the text's placeholders: give ids,
+    times and codes, never a person's name or phone."""
+    if kind not in texts.TEXTS:
+        raise ValueError(f"unknown notification kind {kind!r}")
+    people = {user.pk: user for user in recipients if user is not None and user.is_active}
+    if not people:
+        return []
+    values = _context(booking, context)
+    rows = []
+    for user in people.values():
+        title, body = texts.render(kind, values, for_donor=booking is None or user.pk == booking.donor_id)
+        rows.append(Notification(recipient=user, kind=kind, title=title, body=body, booking=booking, data=values))
+    rows = Notification.objects.bulk_create(rows)
+    ids = [row.pk for row in rows]
+    transaction.on_commit(lambda: enqueue(ids))
+    return rows
+
+
+def holders(permission: str) -> QuerySet[User]:
+    """Active users holding `permission` ("app_label.codename") through a role or directly.
+    Being a superuser does not count: a superuser is notified only through a role."""
+    app_label, _, codename = permission.partition(".")
+    granted = Permission.objects.filter(content_type__app_label=app_label, codename=codename)
+    return (
+        User.objects.filter(is_active=True)
+        .filter(Q(groups__permissions__in=granted) | Q(user_permissions__in=granted))
+        .distinct()
+        .order_by("pk")
+    )
+
+
+def notify_holders(
+    permission: str, kind: str, *, booking: Booking | None = None, context: dict | None = None
+) -> list[Notification]:
+    return notify(holders(permission), kind, booking=booking, context=context)
+
+
+def enqueue(ids: list[int]) -> None:
+    """Hand the rows to the workers. A broker that is down costs at most one short publish
+    timeout (celeryconfig) and is logged, never raised: the rows stay for the sweep."""
+    from clinic.notifications.tasks import deliver  # tasks import this module
+
+    global _broker_down_until
+    if time.monotonic() < _broker_down_until:
+        logger.info("broker recently unavailable; %d notification(s) left for the sweep", len(ids))
+        return
+    for n, pk in enumerate(ids):
+        try:
+            deliver.delay(pk)
+        except Exception as exc:
+            _broker_down_until = time.monotonic() + BROKER_BACKOFF_S
+            logger.warning("broker unavailable (%s); %d notification(s) left for the sweep", exc, len(ids) - n)
+            return
+
+
+# --- delivering -----------------------------------------------------------------------------
+
+
+async def _group_send(group: str, message: dict[str, Any]) -> None:
+    await asyncio.wait_for(get_channel_layer().group_send(group, message), timeout=PUSH_TIMEOUT_S)
+
+
+def push(notification: Notification) -> None:
+    message = {"type": "notification.push", "notification": payload(notification)}
+    async_to_sync(_group_send)(group_name(notification.recipient_id), message)
+
+
+def send_outward(notification: Notification) -> None:
+    if not texts.TEXTS[notification.kind].outward:
+        return
+    for channel in outward_channels():
+        try:
+            channel.send(notification)
+        except Exception:
+            logger.warning("%s could not send notification %s", channel.name, notification.pk, exc_info=True)
+
+
+def deliver(notification_id: int) -> bool:
+    """Push one notification and send it outward. The claim (compare-and-set on delivered_at)
+    makes a second delivery of the same row a no-op. Returns whether this call delivered it."""
+    claimed_at = timezone.now()
+    if not Notification.objects.filter(pk=notification_id, delivered_at__isnull=True).update(delivered_at=claimed_at):
+        return False
+    notification = Notification.objects.select_related("recipient").filter(pk=notification_id).first()
+    if notification is None:
+        return False
+    try:
+        push(notification)
+    except Exception:
+        # The channel layer is down: give the row back so that the sweep retries it.
+        Notification.objects.filter(pk=notification_id, delivered_at=claimed_at).update(delivered_at=None)
+        raise
+    send_outward(notification)
+    return True
+
+
+def deliver_pending(limit: int = 500) -> int:
+    """The sweep's part: deliver rows left undelivered (broker or Redis was down). Stops at the
+    first push failure, leaving the rest for the next sweep."""
+    pending = Notification.objects.filter(delivered_at__isnull=True).order_by("pk").values_list("pk", flat=True)
+    delivered = 0
+    for pk in list(pending[:limit]):
+        try:
+            delivered += deliver(pk)
+        except Exception as exc:
+            logger.warning("push unavailable (%s); undelivered notifications wait for the next sweep", exc)
+            break
+    return delivered
+
+
+def send_reminders(now: datetime | None = None) -> int:
+    """booking.reminder, REMINDER_MINUTES before an approved booking starts, once per booking."""
+    now = now or timezone.now()
+    window = timedelta(minutes=settings.REMINDER_MINUTES)
+    due = Booking.objects.filter(
+        status=Status.APPROVED, reminded_at__isnull=True, start__gt=now, start__lte=now + window
+    ).select_related("donor__donor_profile", "room")
+    sent = 0
+    for booking in due:
+        with transaction.atomic():
+            claimed = Booking.objects.filter(pk=booking.pk, status=Status.APPROVED, reminded_at__isnull=True).update(
+                reminded_at=now
+            )
+            if claimed:
+                notify([booking.donor], "booking.reminder", booking=booking)
+                sent += 1
+    return sent
+
+
+def sweep() -> dict[str, int]:
+    """Reminders first, so that the delivery pass below also covers them."""
+    return {"reminders_sent": send_reminders(), "notifications_delivered": deliver_pending()}
+
+
+# --- reading --------------------------------------------------------------------------------
+
+
+def inbox(user: User, *, after: int | None = None) -> QuerySet[Notification]:
+    rows = Notification.objects.filter(recipient=user).order_by("-pk")
+    return rows if after is None else rows.filter(pk__gt=after)
+
+
+def mark_read(user: User, notification_id: int) -> Notification:
+    """Only the recipient may; for anyone else the notification does not exist."""
+    notification = None
+    if 0 < notification_id < 2**63:  # beyond a bigint the database would error, not answer
+        notification = Notification.objects.filter(pk=notification_id, recipient=user).first()
+    if notification is None:
+        raise NotFound("No such notification.")
+    if notification.read_at is None:
+        notification.read_at = timezone.now()
+        Notification.objects.filter(pk=notification.pk, read_at=None).update(read_at=notification.read_at)
+    return notification

@@ -1,0 +1,145 @@
+"""Delivering: one push per row to the recipient's group on a real Redis channel layer, claimed
+once; outward copies for what must not be missed; a dead channel layer leaves rows for the sweep."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+
+import pytest
+from asgiref.sync import async_to_sync, sync_to_async
+from channels.layers import get_channel_layer
+from django.core import mail
+
+from clinic.notifications import services
+from clinic.notifications.models import Notification
+from tests import factories as f
+from tests.realtime.support import channel_layers
+
+pytestmark = pytest.mark.redis
+
+
+class RecordingSms:
+    sent: list[tuple[str, str]] = []
+
+    def send(self, phone: str, text: str) -> None:
+        RecordingSms.sent.append((phone, text))
+
+
+class BrokenEmail:
+    def __init__(self, *args, **kwargs) -> None:
+        pass
+
+    def send_messages(self, messages):
+        raise ConnectionRefusedError("smtp is down")
+
+
+@pytest.fixture
+def layer(settings, redis_url):
+    settings.CHANNEL_LAYERS = channel_layers(redis_url, prefix=f"test-{uuid.uuid4().hex[:12]}")
+    return get_channel_layer()
+
+
+@pytest.fixture
+def booking(people):
+    room = f.room("Room A")
+    f.weekly_opening(room)
+    return f.booking(people.alice, room, f.at(f.tomorrow(), "09:00"))
+
+
+def pushes(layer, user, action, *, wait_s: float = 0.5) -> list[dict]:
+    """Listen on the user's group, run `action` (sync), and return what arrived."""
+
+    async def scenario() -> list[dict]:
+        channel = await layer.new_channel()
+        await layer.group_add(services.group_name(user.pk), channel)
+        await sync_to_async(action)()
+        received = []
+        while True:
+            try:
+                message = await asyncio.wait_for(layer.receive(channel), timeout=wait_s)
+            except TimeoutError:
+                return received
+            assert message["type"] == "notification.push"
+            received.append(message["notification"])
+
+    return async_to_sync(scenario)()
+
+
+def test_it_pushes_the_row_to_the_recipients_group_once(people, booking, layer):
+    [row] = services.notify([people.alice], "booking.approved", booking=booking)
+    results = []
+    received = pushes(layer, people.alice, lambda: results.extend([services.deliver(row.pk), services.deliver(row.pk)]))
+    row.refresh_from_db()
+    assert results == [True, False]
+    assert received == [services.payload(row)]
+    assert received[0]["booking"] == booking.pk and received[0]["read"] is False
+    assert row.delivered_at is not None
+
+
+def test_another_persons_group_hears_nothing(people, booking, layer):
+    [row] = services.notify([people.alice], "booking.approved", booking=booking)
+    assert pushes(layer, people.bob, lambda: services.deliver(row.pk)) == []
+
+
+def test_an_unknown_row_is_not_delivered(db, layer):
+    assert services.deliver(123456) is False
+
+
+def test_the_sweep_delivers_what_was_left_in_order_and_only_once(people, booking, layer):
+    rows = [services.notify([people.alice], "booking.reviewed", booking=booking)[0] for _ in range(3)]
+    Notification.objects.filter(pk=rows[0].pk).update(delivered_at=booking.created)  # already pushed
+    counts = []
+    received = pushes(
+        layer, people.alice, lambda: counts.extend([services.deliver_pending(limit=1), services.deliver_pending()])
+    )
+    assert counts == [1, 1]
+    assert [n["id"] for n in received] == [rows[1].pk, rows[2].pk]
+    assert services.deliver_pending() == 0
+    assert not Notification.objects.filter(delivered_at__isnull=True).exists()
+
+
+def test_a_dead_channel_layer_leaves_rows_for_the_next_sweep(people, booking, settings, caplog):
+    settings.CHANNEL_LAYERS = channel_layers("redis://127.0.0.1:1/0")
+    [row] = services.notify([people.alice], "booking.approved", booking=booking)
+    with pytest.raises(Exception, match=r"127\.0\.0\.1:1\b"):
+        services.deliver(row.pk)
+    assert services.deliver_pending() == 0
+    row.refresh_from_db()
+    assert row.delivered_at is None
+    assert "left for the next sweep" not in caplog.text
+    assert "undelivered notifications wait for the next sweep" in caplog.text
+
+
+def test_what_must_not_be_missed_also_goes_by_email_and_sms(people, booking, layer, settings):
+    settings.SMS_BACKEND = "tests.clinic.notifications.test_deliver.RecordingSms"
+    RecordingSms.sent = []
+    people.alice.email = "a@example.org"
+    people.alice.save()
+    people.sam.email = "s@example.org"
+    people.sam.save()
+    [approved] = services.notify([people.alice], "booking.approved", booking=booking)
+    [requested] = services.notify_holders("bookings.review_donation", "booking.requested", booking=booking)
+    assert services.deliver(approved.pk) and services.deliver(requested.pk)
+    assert [(m.to, m.subject, m.body) for m in mail.outbox] == [(["a@example.org"], approved.title, approved.body)]
+    assert RecordingSms.sent == [(people.alice.phone, f"{approved.title}: {approved.body}")]
+
+
+def test_the_default_sms_backend_logs_without_the_full_number(people, booking, layer, caplog):
+    caplog.set_level("INFO", logger="clinic.notifications.channels")
+    [row] = services.notify([people.alice], "booking.approved", booking=booking)
+    services.deliver(row.pk)
+    assert "sms to ...0001: Appointment confirmed" in caplog.text
+    assert people.alice.phone not in caplog.text
+
+
+def test_a_failing_outward_channel_does_not_undo_the_push(people, booking, layer, settings, caplog):
+    settings.EMAIL_BACKEND = "tests.clinic.notifications.test_deliver.BrokenEmail"
+    people.alice.email = "a@example.org"
+    people.alice.save()
+    [row] = services.notify([people.alice], "booking.rejected", booking=booking)
+    received = pushes(layer, people.alice, lambda: services.deliver(row.pk))
+    assert [n["id"] for n in received] == [row.pk]
+    row.refresh_from_db()
+    assert row.delivered_at is not None
+    assert "email could not send notification" in caplog.text

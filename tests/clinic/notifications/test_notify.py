@@ -1,0 +1,147 @@
+"""notify / notify_holders: rows in the caller's transaction, discreet texts, the right people."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from django.contrib.auth.models import Group, Permission
+from django.db import transaction
+
+from clinic.accounts.models import User
+from clinic.notifications import services, texts
+from clinic.notifications.models import Kind, Notification
+from tests import factories as f
+
+# Words that would tell a lock screen what the message is about.
+INDISCREET = ("clinic", "sperm", "semen", "bank", "donat", "donor", "collection", "hospital")
+INDISCREET_ZH = ("精", "捐", "诊所", "医院", "采集", "库", "生殖")
+
+
+@pytest.fixture
+def booking(people):
+    room = f.room("Room A")
+    f.weekly_opening(room)
+    return f.booking(people.alice, room, f.at(f.tomorrow(), "09:00"))
+
+
+def identity_of(user: User) -> list[str]:
+    profile = user.donor_profile
+    return [profile.real_name, *profile.real_name.split(), user.phone, user.username]
+
+
+def test_it_records_one_undelivered_row_per_distinct_recipient(people, booking):
+    rows = services.notify([people.alice, people.alice], "booking.approved", booking=booking)
+    assert len(rows) == 1
+    row = Notification.objects.get()
+    assert (row.recipient, row.kind, row.booking, row.delivered_at, row.read_at) == (
+        people.alice,
+        "booking.approved",
+        booking,
+        None,
+        None,
+    )
+    assert row.title == "Appointment confirmed"
+    assert row.body == f"Your appointment on {f.tomorrow():%Y-%m-%d} 09:00 in Room A is confirmed."
+    assert row.data["booking"] == booking.pk and row.data["code"] == people.alice.donor_code
+
+
+def test_rows_belong_to_the_callers_transaction(people, booking):
+    with pytest.raises(RuntimeError), transaction.atomic():
+        services.notify([people.alice], "booking.approved", booking=booking)
+        raise RuntimeError("the approval failed")
+    assert not Notification.objects.exists()
+
+
+def test_it_enqueues_primary_keys_after_commit_only(people, booking, monkeypatch, django_capture_on_commit_callbacks):
+    sent = []
+    monkeypatch.setattr("clinic.notifications.tasks.deliver.delay", lambda *args: sent.append(args))
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        rows = services.notify_holders("bookings.review_donation", "booking.requested", booking=booking)
+        assert sent == []
+    assert len(callbacks) == 1
+    assert sent == [(row.pk,) for row in rows]
+
+
+def test_it_skips_inactive_people_and_refuses_unknown_kinds(people, booking):
+    people.bob.is_active = False
+    people.bob.save()
+    assert services.notify([people.bob], "booking.approved", booking=booking) == []
+    with pytest.raises(ValueError):
+        services.notify([people.alice], "booking.exploded", booking=booking)
+    assert not Notification.objects.exists()
+
+
+def test_holders_are_those_whose_role_or_own_permissions_hold_it(people):
+    assert list(services.holders("bookings.review_donation")) == [people.sam]
+    assert list(services.holders("bookings.review_room")) == [people.rita]
+    # A permission given to the user himself counts; so does one a role gains later.
+    people.bob.user_permissions.add(Permission.objects.get(codename="review_room"))
+    Group.objects.get(name="staff").permissions.add(Permission.objects.get(codename="review_room"))
+    assert set(services.holders("bookings.review_room")) == {people.rita, people.bob, people.sam}
+    assert list(services.holders("nosuch.permission")) == []
+
+
+def test_a_superuser_hears_only_through_a_role(people, booking):
+    boss = User.objects.create_superuser("boss", password=f.PASSWORD)
+    services.notify_holders("bookings.review_donation", "booking.requested", booking=booking)
+    assert not Notification.objects.filter(recipient=boss).exists()
+    boss.groups.add(Group.objects.get(name="staff"))
+    services.notify_holders("bookings.review_donation", "booking.requested", booking=booking)
+    assert Notification.objects.filter(recipient=boss, kind="booking.requested").count() == 1
+
+
+def test_inactive_holders_are_skipped(people, booking):
+    people.sam.is_active = False
+    people.sam.save()
+    assert services.notify_holders("bookings.review_donation", "booking.requested", booking=booking) == []
+
+
+def test_staff_see_a_completed_session_from_their_side(people, booking):
+    [mine] = services.notify([people.alice], "booking.completed", booking=booking)
+    [theirs] = services.notify_holders("bookings.manage_bookings", "booking.completed", booking=booking)
+    assert mine.body.startswith("Thank you.")
+    assert theirs.recipient == people.sam
+    assert theirs.body == f"{people.alice.donor_code}: {f.tomorrow():%Y-%m-%d} 09:00, Room A is complete."
+
+
+def test_a_room_managers_notification_carries_the_code_and_no_identity(people, booking):
+    [row] = services.notify_holders("bookings.review_room", "room.requested", booking=booking)
+    assert row.recipient == people.rita
+    assert people.alice.donor_code in row.body
+    pushed = json.dumps(services.payload(row)) + json.dumps(row.data)
+    for secret in identity_of(people.alice):
+        assert secret not in pushed
+    assert set(services.payload(row)) == {"id", "kind", "title", "body", "booking", "created", "read"}
+
+
+@pytest.mark.parametrize("language", ["en", "zh-hans"])
+@pytest.mark.parametrize("kind", Kind.values)
+def test_every_text_is_discreet(people, booking, kind, language, settings):
+    settings.LANGUAGE_CODE = language
+    context = {"review": "staff", "decision": "rejected", "reason": "closed that day", "minutes": 3, "title": "Hi"}
+    for for_donor in (True, False):
+        title, body = texts.render(kind, services._context(booking, context), for_donor=for_donor)
+        assert title and body
+        for word in INDISCREET + INDISCREET_ZH:
+            assert word not in title.lower(), (kind, title)
+            assert word not in body.lower(), (kind, body)
+        for secret in identity_of(people.alice):
+            assert secret not in title + body
+        assert "{" not in title + body
+
+
+def test_a_missing_placeholder_renders_empty_rather_than_failing(people):
+    [row] = services.notify([people.rita], "door.held_open")
+    assert row.body == "The door of has been open for min."
+
+
+def test_review_results_and_rejection_reasons_read_well(people, booking):
+    [passed] = services.notify(
+        [people.alice], "booking.reviewed", booking=booking, context={"review": "room", "decision": "approved"}
+    )
+    assert passed.body.endswith("the room check is complete.")
+    [refused] = services.notify([people.alice], "booking.rejected", booking=booking, context={"reason": "Closed."})
+    assert refused.body.endswith("could not be confirmed. Reason: Closed.")
+    [bare] = services.notify([people.alice], "booking.rejected", booking=booking)
+    assert bare.body.endswith("could not be confirmed.")
