@@ -8,6 +8,8 @@ from typing import Any
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.db import DatabaseError, InterfaceError, OperationalError
 from django.http import Http404, JsonResponse
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -26,6 +28,29 @@ DOMAIN_STATUS: dict[type[DomainError], int] = {
 }
 
 
+# clinic/errors.py keeps its class defaults as plain English; marked here so that they reach the
+# message catalog, and looked up in the request's language by _localized().
+_PLAIN_DEFAULTS = (
+    gettext_noop("The action was refused."),
+    gettext_noop("Not found."),
+    gettext_noop("You are not allowed to do this."),
+)
+
+
+def _localized(message: Any) -> str:
+    """A domain message as text in the active (request) language: lazy messages resolve now;
+    a plain English message that is a catalog msgid is translated."""
+    text = str(message)
+    return _(text) if text else text
+
+
+def _localized_fields(fields: dict) -> dict:
+    return {
+        name: [_localized(m) for m in messages] if isinstance(messages, (list, tuple)) else _localized(messages)
+        for name, messages in fields.items()
+    }
+
+
 def domain_status(exc: DomainError) -> int:
     for kind, code in DOMAIN_STATUS.items():
         if isinstance(exc, kind):
@@ -38,9 +63,9 @@ def _first_message(detail: Any) -> str:
         for key, value in detail.items():
             message = _first_message(value)
             return message if key == "non_field_errors" else f"{key}: {message}"
-        return "Invalid input."
+        return _("Invalid input.")
     if isinstance(detail, list):
-        return _first_message(detail[0]) if detail else "Invalid input."
+        return _first_message(detail[0]) if detail else _("Invalid input.")
     return str(detail)
 
 
@@ -53,7 +78,9 @@ def error_body(detail: str, code: str, errors: dict | None = None) -> dict[str, 
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     if isinstance(exc, DomainError):
-        return Response(error_body(exc.message, exc.code, exc.fields), status=domain_status(exc))
+        return Response(
+            error_body(_localized(exc.message), exc.code, _localized_fields(exc.fields)), status=domain_status(exc)
+        )
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()
     elif isinstance(exc, DjangoPermissionDenied):
@@ -61,13 +88,15 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     if isinstance(exc, (OperationalError, InterfaceError)):
         logger.warning("database unavailable: %s", exc)
         return Response(
-            error_body("The service is temporarily unavailable; nothing was changed. Please retry.", "db_unavailable"),
+            error_body(
+                _("The service is temporarily unavailable; nothing was changed. Please retry."), "db_unavailable"
+            ),
             status=status.HTTP_503_SERVICE_UNAVAILABLE,
         )
     if isinstance(exc, DatabaseError):
         logger.exception("database error")
         return Response(
-            error_body("The request could not be completed; nothing was changed.", "db_error"),
+            error_body(_("The request could not be completed; nothing was changed."), "db_error"),
             status=status.HTTP_503_SERVICE_UNAVAILABLE,
         )
     response = drf_exception_handler(exc, context)
@@ -88,8 +117,8 @@ def json_404(request, exception=None):
         from django.shortcuts import render
 
         return render(request, "pages/404.html", status=404)
-    return JsonResponse(error_body("Not found.", "not_found"), status=404)
+    return JsonResponse(error_body(_("Not found."), "not_found"), status=404)
 
 
 def json_500(request) -> JsonResponse:
-    return JsonResponse(error_body("Internal error; nothing was changed.", "server_error"), status=500)
+    return JsonResponse(error_body(_("Internal error; nothing was changed."), "server_error"), status=500)

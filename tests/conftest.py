@@ -93,6 +93,27 @@ def anon():
     return APIClient()
 
 
+@pytest.fixture(autouse=True)
+def _english_unless_zh(request):
+    """The site speaks zh-hans by default, but most tests assert English texts: they run with
+    LANGUAGE_CODE="en" (a request's Accept-Language or language cookie still wins). Tests marked
+    `zh`, and everything under tests/i18n/, keep the real default."""
+    if not request.config.pluginmanager.hasplugin("django"):  # tests/hardware runs without Django
+        yield
+        return
+    from django.utils import translation
+
+    if request.node.get_closest_marker("zh") or "i18n" in request.node.path.relative_to(request.config.rootpath).parts:
+        translation.deactivate()
+        yield
+        translation.deactivate()
+        return
+    request.getfixturevalue("settings").LANGUAGE_CODE = "en"
+    translation.activate("en")
+    yield
+    translation.deactivate()
+
+
 @pytest.fixture(autouse=True, scope="session")
 def _fast_password_hashing():
     from django.conf import settings

@@ -15,6 +15,8 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from viewflow.fsm import TransitionNotAllowed
 from viewflow.workflow.exceptions import FlowLockFailed
 from viewflow.workflow.models import Task
@@ -35,17 +37,17 @@ REVIEW_KINDS = {"staff_review": "staff", "room_review": "room"}
 
 class Busy(Conflict):
     code = "busy"
-    default_message = "Someone else is changing this booking right now; please retry."
+    default_message = gettext_lazy("Someone else is changing this booking right now; please retry.")
 
 
 class TaskDone(Conflict):
     code = "task_done"
-    default_message = "This task has already been done."
+    default_message = gettext_lazy("This task has already been done.")
 
 
 class NotActive(Conflict):
     code = "not_active"
-    default_message = "This booking is already over."
+    default_message = gettext_lazy("This booking is already over.")
 
 
 @contextmanager
@@ -126,9 +128,9 @@ def complete_review(
     task = Task.objects.filter(pk=task_id, process__flow_class=BookingFlow).select_related("process").first()
     kind = review_kind(task) if task else None
     if task is None or kind is None:
-        raise NotFound("No such task.")
+        raise NotFound(_("No such task."))
     if room_id is not None and kind != "room":
-        raise Forbidden("Only the room review can move a booking to another room.", code="room_move_not_allowed")
+        raise Forbidden(_("Only the room review can move a booking to another room."), code="room_move_not_allowed")
     try:
         with _process_lock(task.process_id), transaction.atomic():
             with task.activation() as activation:
@@ -136,11 +138,11 @@ def complete_review(
                 if task.status in (STATUS.DONE, STATUS.CANCELED):
                     raise TaskDone()
                 if not user.has_perm(task.owner_permission):
-                    raise Forbidden("You may not do this task.")
+                    raise Forbidden(_("You may not do this task."))
                 if activation.assign.can_proceed():
                     activation.assign(user)
                 elif task.owner_id != user.pk:
-                    raise Forbidden("This task is taken by someone else.", code="task_taken")
+                    raise Forbidden(_("This task is taken by someone else."), code="task_taken")
                 if not activation.start.can_proceed():
                     raise TaskDone()
                 activation.start(None)
@@ -173,7 +175,7 @@ def _end(
     Returns None when there was nothing to do."""
     booking = Booking.objects.filter(pk=booking_id).first()
     if booking is None:
-        raise NotFound("No such booking.")
+        raise NotFound(_("No such booking."))
     process = current_process(booking)
     if process is None:
         return None
@@ -195,11 +197,11 @@ def cancel_booking(*, booking_id: int, actor: User, reason: str = "") -> Booking
     booking = booking_services.get_visible(actor, booking_id)
     is_staff = actor.has_perm("bookings.manage_bookings")
     if booking.donor_id != actor.pk and not is_staff:
-        raise Forbidden("You may not cancel this booking.")
+        raise Forbidden(_("You may not cancel this booking."))
     if booking.status == Status.IN_PROGRESS:
-        raise Conflict("This session is in progress and cannot be cancelled.", code="in_progress")
+        raise Conflict(_("This session is in progress and cannot be cancelled."), code="in_progress")
     if booking.status not in (Status.PENDING, Status.APPROVED):
-        raise NotActive(f"This booking is already {booking.status}.")
+        raise NotActive(_("This booking is already %(status)s.") % {"status": booking.get_status_display()})
     done = _end(
         booking.pk,
         status=Status.CANCELLED,
@@ -210,7 +212,7 @@ def cancel_booking(*, booking_id: int, actor: User, reason: str = "") -> Booking
     )
     if done is None:
         booking.refresh_from_db()
-        raise NotActive(f"This booking is already {booking.status}.")
+        raise NotActive(_("This booking is already %(status)s.") % {"status": booking.get_status_display()})
     return done
 
 
@@ -218,10 +220,11 @@ def reschedule(*, booking_id: int, actor: User, room_id: int, start: datetime) -
     """Staff move a pending or approved booking to a new slot/room; the reviews start again."""
     booking = Booking.objects.filter(pk=booking_id).first()
     if booking is None:
-        raise NotFound("No such booking.")
+        raise NotFound(_("No such booking."))
     if booking.status not in (Status.PENDING, Status.APPROVED):
         raise Conflict(
-            f"Only pending or approved bookings can be rescheduled (this one is {booking.status}).",
+            _("Only pending or approved bookings can be rescheduled (this one is %(status)s).")
+            % {"status": booking.get_status_display()},
             code="not_reschedulable",
         )
     process = current_process(booking)
@@ -257,7 +260,9 @@ def _run_handle(booking: Booking, node: Any, expect: str, before: Any = None, **
         booking.refresh_from_db()
         task = Task.objects.filter(process_id=process.pk, flow_task=node, status=STATUS.NEW).first()
         if task is None or booking.status != expect:
-            raise Conflict(f"This booking is {booking.status}.", code="wrong_state")
+            raise Conflict(
+                _("This booking is %(status)s.") % {"status": booking.get_status_display()}, code="wrong_state"
+            )
         if before is not None:
             before()
         node.run(task, **kwargs)
@@ -280,10 +285,12 @@ def close_session(*, booking_id: int, actor: User, reason: str = "") -> Booking:
     """Staff end an in-progress session that never got its second scan."""
     booking = Booking.objects.filter(pk=booking_id).first()
     if booking is None:
-        raise NotFound("No such booking.")
+        raise NotFound(_("No such booking."))
     if booking.status != Status.IN_PROGRESS:
         raise Conflict(
-            f"Only an in-progress session can be closed (this booking is {booking.status}).", code="not_in_progress"
+            _("Only an in-progress session can be closed (this booking is %(status)s).")
+            % {"status": booking.get_status_display()},
+            code="not_in_progress",
         )
     booking = _run_handle(booking, BookingFlow.check_out, Status.IN_PROGRESS, actor=actor, closed_by_staff=True)
     audit.record("booking.closed", actor=actor, obj=booking, reason=reason)

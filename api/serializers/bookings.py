@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
+from api.serializers.rooms import query_date_in_range
 from clinic.bookings.models import Booking, Status
 
 
@@ -57,7 +58,7 @@ class BookingWithIdentitySerializer(BookingSerializer):
 
 class BookingListQuerySerializer(serializers.Serializer):
     status = serializers.ChoiceField(choices=Status.values, required=False)
-    date = serializers.DateField(required=False)
+    date = serializers.DateField(required=False, validators=[query_date_in_range])
     room = serializers.IntegerField(required=False, min_value=1)
 
 

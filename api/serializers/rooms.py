@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import date
+
+from django.utils.translation import gettext
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from clinic.rooms import qr
@@ -31,6 +35,18 @@ class RoomSerializer(serializers.ModelSerializer):
         fields = ["id", "name", "active", "door_qr_mode"]
 
 
+class RoomAnswerSerializer(RoomSerializer):
+    """The documented shape of a room read by anyone: staff (rooms.manage_rooms) also get the
+    door token, the door QR's URL and the lock settings."""
+
+    door_token = serializers.CharField(required=False)
+    door_url = serializers.URLField(required=False)
+    lock = LockSerializer(required=False, allow_null=True)
+
+    class Meta(RoomSerializer.Meta):
+        fields = RoomSerializer.Meta.fields + ["door_token", "door_url", "lock"]
+
+
 class RoomStaffSerializer(RoomSerializer):
     door_url = serializers.SerializerMethodField()
     lock = serializers.SerializerMethodField()
@@ -55,13 +71,26 @@ class RoomStaffSerializer(RoomSerializer):
         }
 
 
+@extend_schema_field(
+    {"type": "string", "pattern": r"^([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9])?$", "example": "08:30"}
+)
+class ClockTimeField(serializers.TimeField):
+    """A time of day as "HH:MM" (answers) or "HH:MM[:SS]" (requests): not OpenAPI's "time"
+    format, which wants seconds and an offset."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("format", "%H:%M")
+        kwargs.setdefault("input_formats", ["%H:%M", "%H:%M:%S"])
+        super().__init__(**kwargs)
+
+
 class OpeningSerializer(serializers.ModelSerializer):
     date = serializers.DateField(required=False, allow_null=True)
     weekdays = serializers.ListField(
         child=serializers.IntegerField(min_value=0, max_value=6), required=False, max_length=7
     )
-    start_time = serializers.TimeField(format="%H:%M", input_formats=["%H:%M", "%H:%M:%S"])
-    end_time = serializers.TimeField(format="%H:%M", input_formats=["%H:%M", "%H:%M:%S"])
+    start_time = ClockTimeField()
+    end_time = ClockTimeField()
     slot_minutes = serializers.IntegerField(min_value=5, max_value=240)
 
     class Meta:
@@ -91,8 +120,21 @@ class SlotSerializer(serializers.Serializer):
     free_rooms = SlotRoomSerializer(many=True)
 
 
+# Days asked for in a query string. The slot engine and the date filters also compute the day
+# before and after, which the extremes of Python's date range (0001-01-01, 9999-12-31) lack.
+QUERY_DATES = (date(2000, 1, 1), date(2999, 12, 31))
+
+
+def query_date_in_range(value: date) -> None:
+    first, last = QUERY_DATES
+    if not first <= value <= last:
+        raise serializers.ValidationError(
+            gettext("Give a date between %(first)s and %(last)s.") % {"first": first, "last": last}
+        )
+
+
 class SlotQuerySerializer(serializers.Serializer):
-    date = serializers.DateField()
+    date = serializers.DateField(validators=[query_date_in_range])
 
 
 class RoomBoardBookingSerializer(serializers.Serializer):

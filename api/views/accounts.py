@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.contrib.auth import authenticate, logout
+from django.utils.translation import gettext
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
 from rest_framework.authtoken.models import Token
@@ -60,7 +61,7 @@ class TokenView(APIView):
                 outcome=AuditEvent.Outcome.REFUSED,
                 reason="bad credentials",
             )
-            raise Invalid("Wrong username or password.", code="bad_credentials")
+            raise Invalid(gettext("Wrong username or password."), code="bad_credentials")
         token, _ = Token.objects.get_or_create(user=user)
         audit.record("auth.login", actor=user, obj=user, data={"method": "token"})
         return Response({"token": token.key})

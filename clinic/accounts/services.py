@@ -12,6 +12,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext, ngettext
 
 from clinic.accounts import roles
 from clinic.accounts.models import DonorProfile, LoginThrottle, User
@@ -25,19 +26,25 @@ def _check_password(password: str, user: User | None = None) -> None:
         password_validation.validate_password(password, user)
     except ValidationError as exc:
         raise Invalid(
-            "The password is too weak.", code="weak_password", fields={"password": list(exc.messages)}
+            gettext("The password is too weak."), code="weak_password", fields={"password": list(exc.messages)}
         ) from None
 
 
 def _clean_phone(phone: str, *, required: bool) -> str:
     if not phone:
         if required:
-            raise Invalid("A phone number is required.", code="invalid", fields={"phone": ["This field is required."]})
+            raise Invalid(
+                gettext("A phone number is required."),
+                code="invalid",
+                fields={"phone": [gettext("This field is required.")]},
+            )
         return ""
     normalized = normalize_phone(phone)
     if normalized is None:
         raise Invalid(
-            "The phone number is not valid.", code="invalid", fields={"phone": ["Enter a valid phone number."]}
+            gettext("The phone number is not valid."),
+            code="invalid",
+            fields={"phone": [gettext("Enter a valid phone number.")]},
         )
     return normalized
 
@@ -45,9 +52,9 @@ def _clean_phone(phone: str, *, required: bool) -> str:
 def _clean_id_number(id_number: str) -> str:
     if id_number and not valid_id_number(id_number):
         raise Invalid(
-            "The ID number is not valid.",
+            gettext("The ID number is not valid."),
             code="invalid",
-            fields={"id_number": ["Enter an 18-character resident ID number."]},
+            fields={"id_number": [gettext("Enter an 18-character resident ID number.")]},
         )
     return id_number.upper()
 
@@ -55,7 +62,9 @@ def _clean_id_number(id_number: str) -> str:
 def _check_username_free(username: str) -> None:
     if User.objects.filter(username__iexact=username).exists():
         raise Invalid(
-            "That username is taken.", code="username_taken", fields={"username": ["That username is taken."]}
+            gettext("That username is taken."),
+            code="username_taken",
+            fields={"username": [gettext("That username is taken.")]},
         )
 
 
@@ -73,9 +82,9 @@ def register(
     """A donor or self-preservation client signs up; he gets a pseudonymous donor code."""
     if role not in roles.CLIENT_ROLES:
         raise Invalid(
-            "Only donor or self_preservation accounts can register.",
+            gettext("Only donor or self_preservation accounts can register."),
             code="invalid",
-            fields={"role": ["Choose donor or self_preservation."]},
+            fields={"role": [gettext("Choose donor or self_preservation.")]},
         )
     phone = _clean_phone(phone, required=True)
     id_number = _clean_id_number(id_number)
@@ -88,7 +97,9 @@ def register(
             user.save()
     except IntegrityError:
         raise Invalid(
-            "That username is taken.", code="username_taken", fields={"username": ["That username is taken."]}
+            gettext("That username is taken."),
+            code="username_taken",
+            fields={"username": [gettext("That username is taken.")]},
         ) from None
     user.groups.add(Group.objects.get(name=role))
     purpose = (
@@ -107,7 +118,7 @@ def _create_profile(user: User, **fields: Any) -> DonorProfile:
                 return DonorProfile.objects.create(user=user, **fields)
         except IntegrityError:
             continue
-    raise Conflict("Could not allocate a donor code; please try again.", code="try_again")
+    raise Conflict(gettext("Could not allocate a donor code; please try again."), code="try_again")
 
 
 @transaction.atomic
@@ -115,9 +126,9 @@ def create_account(*, actor: User, username: str, password: str, role: str, phon
     """An administrator creates a staff, room manager or administrator account."""
     if role not in roles.STAFF_ROLES:
         raise Invalid(
-            "Role must be staff, room_manager or system_admin.",
+            gettext("Role must be staff, room_manager or system_admin."),
             code="invalid",
-            fields={"role": ["Choose staff, room_manager or system_admin."]},
+            fields={"role": [gettext("Choose staff, room_manager or system_admin.")]},
         )
     phone = _clean_phone(phone, required=False)
     _check_username_free(username)
@@ -130,7 +141,9 @@ def create_account(*, actor: User, username: str, password: str, role: str, phon
             user.save()
     except IntegrityError:
         raise Invalid(
-            "That username is taken.", code="username_taken", fields={"username": ["That username is taken."]}
+            gettext("That username is taken."),
+            code="username_taken",
+            fields={"username": [gettext("That username is taken.")]},
         ) from None
     user.groups.add(Group.objects.get(name=role))
     audit.record("account.created", actor=actor, obj=user, data={"role": role})
@@ -144,9 +157,9 @@ def update_profile(user: User, changes: dict[str, Any]) -> User:
         current = changes.get("current_password") or ""
         if not user.check_password(current):
             raise Invalid(
-                "Your current password is needed to set a new one.",
+                gettext("Your current password is needed to set a new one."),
                 code="invalid",
-                fields={"current_password": ["Enter your current password."]},
+                fields={"current_password": [gettext("Enter your current password.")]},
             )
         _check_password(changes["password"], user)
         user.set_password(changes["password"])
@@ -160,9 +173,9 @@ def update_profile(user: User, changes: dict[str, Any]) -> User:
     if identity:
         if profile is None:
             raise Invalid(
-                "Only clients have an identity profile.",
+                gettext("Only clients have an identity profile."),
                 code="invalid",
-                fields={k: ["Not applicable to this account."] for k in identity},
+                fields={k: [gettext("Not applicable to this account.")] for k in identity},
             )
         if "id_number" in identity:
             profile.id_number = _clean_id_number(identity["id_number"])
@@ -208,9 +221,9 @@ def _resolve_permissions(names: list[str]) -> list[Permission]:
             found.append(permission)
     if unknown:
         raise Invalid(
-            f"Unknown permissions: {', '.join(unknown)}.",
+            gettext("Unknown permissions: %(names)s.") % {"names": ", ".join(unknown)},
             code="unknown_permission",
-            fields={"permissions": [f"Unknown permission {n!r}." for n in unknown]},
+            fields={"permissions": [gettext("Unknown permission %(name)s.") % {"name": repr(n)} for n in unknown]},
         )
     return found
 
@@ -220,7 +233,7 @@ def set_role_permissions(*, actor: User, role: str, names: list[str]) -> list[st
     """Replace a role's permissions; users of the role are affected from their next request."""
     group = Group.objects.select_for_update().filter(name=role).first()
     if group is None or role not in roles.ROLES:
-        raise Invalid(f"Unknown role {role!r}.", code="unknown_role")
+        raise Invalid(gettext("Unknown role %(role)s.") % {"role": repr(role)}, code="unknown_role")
     new = _resolve_permissions(list(dict.fromkeys(names)))
     before = sorted(permission_name(p) for p in group.permissions.select_related("content_type"))
     group.permissions.set(new)
@@ -232,7 +245,7 @@ def set_role_permissions(*, actor: User, role: str, names: list[str]) -> list[st
     )
     if not managers.exists():
         transaction.set_rollback(True)
-        raise Conflict("This change would leave nobody able to manage roles.", code="last_role_manager")
+        raise Conflict(gettext("This change would leave nobody able to manage roles."), code="last_role_manager")
     after = sorted(permission_name(p) for p in new)
     audit.record(
         "role.permissions_changed",
@@ -264,7 +277,12 @@ def check_not_locked(username: str) -> None:
     if remaining is not None:
         minutes = max(1, int(remaining.total_seconds() // 60) + 1)
         raise Locked(
-            f"Too many failed logins for this account. Try again in {minutes} minute(s).",
+            ngettext(
+                "Too many failed logins for this account. Try again in %(minutes)d minute.",
+                "Too many failed logins for this account. Try again in %(minutes)d minutes.",
+                minutes,
+            )
+            % {"minutes": minutes},
             code="account_locked",
         )
 

@@ -12,6 +12,8 @@ from typing import Any
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from clinic.accounts.models import DonorProfile, User
 from clinic.audit import services as audit
@@ -26,17 +28,19 @@ _GAP_LOCK_KEY = 0x5B00C1
 
 class SlotTaken(Conflict):
     code = "slot_taken"
-    default_message = "This room is already booked for that time. Please choose another slot or room."
+    default_message = gettext_lazy("This room is already booked for that time. Please choose another slot or room.")
 
 
 class NotASlot(Invalid):
     code = "not_a_slot"
-    default_message = "That room does not offer a slot starting at that time."
+    default_message = gettext_lazy("That room does not offer a slot starting at that time.")
 
 
 class ActiveBookingExists(Conflict):
     code = "active_booking_exists"
-    default_message = "You already have an active booking. Cancel it or wait until it is over to book again."
+    default_message = gettext_lazy(
+        "You already have an active booking. Cancel it or wait until it is over to book again."
+    )
 
 
 class TooSoonAfterLastDonation(Conflict):
@@ -45,7 +49,7 @@ class TooSoonAfterLastDonation(Conflict):
 
 class ArrivalGap(Conflict):
     code = "arrival_gap"
-    default_message = "Another booking starts too close to that time. Please choose another slot."
+    default_message = gettext_lazy("Another booking starts too close to that time. Please choose another slot.")
 
 
 def _serialise_gap_checks() -> None:
@@ -59,7 +63,7 @@ def _serialise_gap_checks() -> None:
 def _client_profile(donor: User) -> DonorProfile:
     profile = DonorProfile.objects.filter(user=donor).first()
     if profile is None:
-        raise Invalid("Bookings are made for a donor or self-preservation client.", code="not_a_client")
+        raise Invalid(_("Bookings are made for a donor or self-preservation client."), code="not_a_client")
     return profile
 
 
@@ -80,8 +84,8 @@ def _check_rules(
         if last is not None:
             earliest = timezone.localtime(last.start + window)
             raise TooSoonAfterLastDonation(
-                f"Donations must be at least {settings.MIN_DAYS_BETWEEN_DONATIONS} days apart. "
-                f"The earliest you can book is {earliest:%Y-%m-%d %H:%M}."
+                _("Donations must be at least %(days)d days apart. The earliest you can book is %(earliest)s.")
+                % {"days": settings.MIN_DAYS_BETWEEN_DONATIONS, "earliest": f"{earliest:%Y-%m-%d %H:%M}"}
             )
     if others.filter(room=room, status__in=ACTIVE_STATUSES, start__lt=end, end__gt=start).exists():
         raise SlotTaken()
@@ -92,12 +96,14 @@ def _check_rules(
 
 def _checked_slot(room: Room, start: datetime) -> tuple[datetime, datetime]:
     if timezone.is_naive(start):
-        raise NotASlot("Give the start time with its UTC offset (ISO 8601).")
+        raise NotASlot(_("Give the start time with its UTC offset (ISO 8601)."))
     now = timezone.now()
     if start <= now:
-        raise NotASlot("That slot has already started; choose a later one.")
+        raise NotASlot(_("That slot has already started; choose a later one."))
     if start > now + timedelta(days=settings.BOOKING_HORIZON_DAYS):
-        raise NotASlot(f"Bookings open {settings.BOOKING_HORIZON_DAYS} days ahead; choose an earlier date.")
+        raise NotASlot(
+            _("Bookings open %(days)d days ahead; choose an earlier date.") % {"days": settings.BOOKING_HORIZON_DAYS}
+        )
     slot = room_slot(room, start)
     if slot is None:
         raise NotASlot()
@@ -116,7 +122,7 @@ def create_booking(*, donor: User, room_id: int, start: datetime, actor: User) -
     (the booking process's start), which must be atomic."""
     room = Room.objects.filter(pk=room_id).first()
     if room is None:
-        raise NotASlot("There is no such room.")
+        raise NotASlot(_("There is no such room."))
     profile = _client_profile(donor)
     start_at, end_at = _checked_slot(room, start)
     # One writer per donor at a time: the per-donor rules are check-then-insert.
@@ -151,7 +157,7 @@ def move(booking: Booking, *, room_id: int, start: datetime | None = None) -> Bo
     """Move a booking to another room (and optionally slot) under the same guarantees."""
     room = Room.objects.filter(pk=room_id).first()
     if room is None:
-        raise Invalid("There is no such room.", code="not_a_slot", fields={"room": ["There is no such room."]})
+        raise Invalid(_("There is no such room."), code="not_a_slot", fields={"room": [_("There is no such room.")]})
     start_at, end_at = _checked_slot(room, start or booking.start)
     profile = _client_profile(booking.donor)
     _serialise_gap_checks()
@@ -186,7 +192,7 @@ def get_visible(user: User, booking_id: int) -> Booking:
     """The booking if the user may see it; others' bookings are simply not found."""
     booking = Booking.objects.select_related("room", "donor__donor_profile").filter(pk=booking_id).first()
     if booking is None or not can_see(user, booking):
-        raise NotFound("No such booking.")
+        raise NotFound(_("No such booking."))
     return booking
 
 
@@ -203,7 +209,7 @@ def visible_bookings(user: User):
 
 class PaymentRequired(Conflict):
     code = "payment_required"
-    default_message = "This booking is awaiting payment; it can be approved once the fee is paid."
+    default_message = gettext_lazy("This booking is awaiting payment; it can be approved once the fee is paid.")
 
 
 def apply_review(
@@ -214,7 +220,7 @@ def apply_review(
     The room manager may approve with another room free in the same slot: the booking moves
     under the same no-overlap guarantees. Staff cannot approve before a required payment."""
     if decision not in (Review.APPROVED, Review.REJECTED):
-        raise Invalid("The decision must be approved or rejected.")
+        raise Invalid(_("The decision must be approved or rejected."))
     if kind == "staff":
         if decision == Review.APPROVED and booking.payment == Payment.PENDING:
             raise PaymentRequired()
@@ -226,7 +232,7 @@ def apply_review(
         booking.room_review, booking.room_comment = decision, comment[:500]
         booking.save(update_fields=["room_review", "room_comment", "updated"])
     else:
-        raise Invalid(f"Unknown review {kind!r}.")
+        raise Invalid(_("Unknown review %(kind)s.") % {"kind": repr(kind)})
     return booking
 
 

@@ -9,6 +9,7 @@ from django.contrib.auth.models import AnonymousUser
 from django.db import transaction
 from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from clinic.accounts import roles
 from clinic.accounts.models import User
@@ -70,12 +71,15 @@ def create_promotion(
     unknown = [a for a in audience if a not in AUDIENCES]
     if not audience or unknown:
         raise Invalid(
-            f"Audience must name roles and/or visitor ({', '.join(AUDIENCES)}).",
-            fields={"audience": [f"Unknown audience {a!r}." for a in unknown] or ["Choose at least one audience."]},
+            _("Audience must name roles and/or visitor (%(choices)s).") % {"choices": ", ".join(AUDIENCES)},
+            fields={
+                "audience": [_("Unknown audience %(name)s.") % {"name": repr(a)} for a in unknown]
+                or [_("Choose at least one audience.")]
+            },
         )
     if publish_from and publish_until and publish_until <= publish_from:
         raise Invalid(
-            "The publication must end after it starts.", fields={"publish_until": ["Must be after publish_from."]}
+            _("The publication must end after it starts."), fields={"publish_until": [_("Must be after publish_from.")]}
         )
     promotion = Promotion.objects.create(
         title=title.strip(),
@@ -119,15 +123,15 @@ def ask(*, asker: User | AnonymousUser, question: str, contact: str = "", client
     """A visitor (leaving a phone number) or a logged-in user asks staff a question."""
     question = (question or "").strip()
     if not question:
-        raise Invalid("Write your question.", fields={"question": ["This field is required."]})
+        raise Invalid(_("Write your question."), fields={"question": [_("This field is required.")]})
     user = asker if asker.is_authenticated else None
     phone = normalize_phone(contact) if contact else ""
     if contact and phone is None:
-        raise Invalid("The phone number is not valid.", fields={"contact": ["Enter a valid phone number."]})
+        raise Invalid(_("The phone number is not valid."), fields={"contact": [_("Enter a valid phone number.")]})
     if user is None and not phone:
         raise Invalid(
-            "Leave a phone number so that staff can answer you, or log in.",
-            fields={"contact": ["A phone number is required when you are not logged in."]},
+            _("Leave a phone number so that staff can answer you, or log in."),
+            fields={"contact": [_("A phone number is required when you are not logged in.")]},
         )
     if client_ip and user is None:
         since = timezone.now() - timedelta(hours=1)
@@ -136,7 +140,7 @@ def ask(*, asker: User | AnonymousUser, question: str, contact: str = "", client
             >= QUESTIONS_PER_HOUR_PER_ADDRESS
         ):
             raise Locked(
-                "Too many questions from this connection; please try again in an hour.", code="too_many_questions"
+                _("Too many questions from this connection; please try again in an hour."), code="too_many_questions"
             )
     consultation = Consultation.objects.create(asker=user, contact=phone or "", question=question, client_ip=client_ip)
     audit.record("consultation.asked", actor=asker, obj=consultation)
@@ -153,16 +157,16 @@ def visible_consultations(user: User) -> QuerySet[Consultation]:
 def answer(*, actor: User, consultation_id: int, text: str) -> Consultation:
     text = (text or "").strip()
     if not text:
-        raise Invalid("Write an answer.", fields={"answer": ["This field is required."]})
+        raise Invalid(_("Write an answer."), fields={"answer": [_("This field is required.")]})
     now = timezone.now()
     if not Consultation.objects.filter(pk=consultation_id, answered_at__isnull=True).update(
         answer=text, answered_by=actor, answered_at=now
     ):
         if Consultation.objects.filter(pk=consultation_id).exists():
-            raise Conflict("This question has already been answered.", code="already_answered")
+            raise Conflict(_("This question has already been answered."), code="already_answered")
         from clinic.errors import NotFound
 
-        raise NotFound("No such question.")
+        raise NotFound(_("No such question."))
     consultation = Consultation.objects.select_related("asker").get(pk=consultation_id)
     audit.record("consultation.answered", actor=actor, obj=consultation)
     if consultation.asker is not None:

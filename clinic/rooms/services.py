@@ -7,6 +7,7 @@ from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from clinic.audit import services as audit
 from clinic.errors import Conflict, Invalid
@@ -23,20 +24,20 @@ def _invalid(field: str, message: str, code: str = "invalid") -> Invalid:
 def _relay_for(lock: dict[str, Any]) -> tuple[RelayModule, dict[str, Any]]:
     host = str(lock.get("host") or "").strip()
     if not host:
-        raise _invalid("lock", "lock.host is required.")
+        raise _invalid("lock", gettext("lock.host is required."))
     port, unit, coil = int(lock.get("port", 502)), int(lock.get("unit", 1)), int(lock.get("coil", 0))
     pulse_ms = int(lock.get("pulse_ms", 3000))
     if not 1 <= port <= 65535:
-        raise _invalid("lock", "lock.port must be between 1 and 65535.")
+        raise _invalid("lock", gettext("lock.port must be between 1 and 65535."))
     if not 1 <= unit <= 247:
-        raise _invalid("lock", "lock.unit must be between 1 and 247.")
+        raise _invalid("lock", gettext("lock.unit must be between 1 and 247."))
     if not 0 <= coil <= MAX_RELAY_CHANNEL:
-        raise _invalid("lock", f"lock.coil must be between 0 and {MAX_RELAY_CHANNEL}.")
+        raise _invalid("lock", gettext("lock.coil must be between 0 and %(max)d.") % {"max": MAX_RELAY_CHANNEL})
     if not 100 <= pulse_ms <= 60000:
-        raise _invalid("lock", "lock.pulse_ms must be between 100 and 60000.")
+        raise _invalid("lock", gettext("lock.pulse_ms must be between 100 and 60000."))
     mode = lock.get("mode") or RelayModule.Mode.FLASH
     if mode not in RelayModule.Mode.values:
-        raise _invalid("lock", "lock.mode must be flash or coil.")
+        raise _invalid("lock", gettext("lock.mode must be flash or coil."))
     relay, _ = RelayModule.objects.get_or_create(host=host, port=port, unit=unit, defaults={"mode": mode})
     if relay.mode != mode:
         relay.mode = mode
@@ -52,8 +53,10 @@ def _save_room(room: Room) -> Room:
     except IntegrityError as exc:
         text = str(exc)
         if "relay" in text or "coil" in text:
-            raise Conflict("Another room already uses that relay channel.", code="relay_channel_taken") from None
-        raise Conflict("A room with that name already exists.", code="room_name_taken") from None
+            raise Conflict(
+                gettext("Another room already uses that relay channel."), code="relay_channel_taken"
+            ) from None
+        raise Conflict(gettext("A room with that name already exists."), code="room_name_taken") from None
     return room
 
 
@@ -61,7 +64,7 @@ def _save_room(room: Room) -> Room:
 def create_room(*, actor: Any, name: str, lock: dict[str, Any] | None = None, door_qr_mode: str = "unlock") -> Room:
     name = (name or "").strip()
     if not name:
-        raise _invalid("name", "A room needs a name.")
+        raise _invalid("name", gettext("A room needs a name."))
     room = Room(name=name, door_qr_mode=door_qr_mode)
     if lock:
         room.relay, fields = _relay_for(lock)
@@ -77,13 +80,13 @@ def update_room(*, actor: Any, room: Room, changes: dict[str, Any]) -> Room:
     room = Room.objects.select_for_update().get(pk=room.pk)
     if "name" in changes:
         if not str(changes["name"]).strip():
-            raise _invalid("name", "A room needs a name.")
+            raise _invalid("name", gettext("A room needs a name."))
         room.name = str(changes["name"]).strip()
     if "active" in changes:
         room.active = bool(changes["active"])
     if "door_qr_mode" in changes:
         if changes["door_qr_mode"] not in Room.QrMode.values:
-            raise _invalid("door_qr_mode", "door_qr_mode must be unlock or shared.")
+            raise _invalid("door_qr_mode", gettext("door_qr_mode must be unlock or shared."))
         room.door_qr_mode = changes["door_qr_mode"]
     if "lock" in changes:
         if changes["lock"] is None:
@@ -117,16 +120,21 @@ def _minutes(t: time) -> int:
 
 def _validate_window(start_time: time, end_time: time, slot_minutes: int) -> None:
     if start_time.second or end_time.second:
-        raise _invalid("start_time", "Times are whole minutes (HH:MM).", "bad_window")
+        raise _invalid("start_time", gettext("Times are whole minutes (HH:MM)."), "bad_window")
     if end_time <= start_time:
-        raise _invalid("end_time", "The end time must be after the start time.", "bad_window")
+        raise _invalid("end_time", gettext("The end time must be after the start time."), "bad_window")
     if not 5 <= slot_minutes <= MAX_SLOT_MINUTES:
-        raise _invalid("slot_minutes", f"A slot lasts between 5 and {MAX_SLOT_MINUTES} minutes.", "bad_window")
+        raise _invalid(
+            "slot_minutes",
+            gettext("A slot lasts between 5 and %(max)d minutes.") % {"max": MAX_SLOT_MINUTES},
+            "bad_window",
+        )
     length = _minutes(end_time) - _minutes(start_time)
     if length % slot_minutes:
         raise _invalid(
             "slot_minutes",
-            f"The window lasts {length} minutes, which {slot_minutes}-minute slots do not divide evenly.",
+            gettext("The window lasts %(length)d minutes, which %(slot)d-minute slots do not divide evenly.")
+            % {"length": length, "slot": slot_minutes},
             "bad_window",
         )
 
@@ -149,21 +157,21 @@ def _check_no_overlap(opening: Opening) -> None:
             and opening.start_time < other.end_time
             and other.start_time < opening.end_time
         ):
-            when = other.date.isoformat() if other.date else "weekly"
+            when = other.date.isoformat() if other.date else gettext("weekly")
             raise _invalid(
                 "start_time",
-                f"This window overlaps another window of the room ({when} "
-                f"{other.start_time:%H:%M}-{other.end_time:%H:%M}).",
+                gettext("This window overlaps another window of the room (%(when)s %(start)s-%(end)s).")
+                % {"when": when, "start": f"{other.start_time:%H:%M}", "end": f"{other.end_time:%H:%M}"},
                 "overlapping_window",
             )
 
 
 def _clean_days(day: date | None, weekdays: list[int] | None) -> tuple[date | None, list[int]]:
     if (day is None) == (not weekdays):
-        raise _invalid("date", "Give either a date or a list of weekdays (0 = Monday).", "bad_window")
+        raise _invalid("date", gettext("Give either a date or a list of weekdays (0 = Monday)."), "bad_window")
     if weekdays:
         if any(not isinstance(w, int) or not 0 <= w <= 6 for w in weekdays):
-            raise _invalid("weekdays", "Weekdays are numbers 0 (Monday) to 6 (Sunday).", "bad_window")
+            raise _invalid("weekdays", gettext("Weekdays are numbers 0 (Monday) to 6 (Sunday)."), "bad_window")
         return None, sorted(set(weekdays))
     return day, []
 
@@ -221,7 +229,7 @@ def delete_opening(*, actor: Any, opening: Opening) -> None:
 @transaction.atomic
 def add_closure(*, actor: Any, room: Room | None, start_date: date, end_date: date, reason: str = "") -> Closure:
     if end_date < start_date:
-        raise _invalid("end_date", "The end date must not be before the start date.", "bad_closure")
+        raise _invalid("end_date", gettext("The end date must not be before the start date."), "bad_closure")
     closure = Closure.objects.create(room=room, start_date=start_date, end_date=end_date, reason=reason)
     audit.record("closure.created", actor=actor, obj=closure, data={"room": room.pk if room else None})
     return closure
