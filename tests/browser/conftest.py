@@ -1,0 +1,87 @@
+"""A live platform for the browser: uvicorn, a Celery worker, a private Redis, the relay
+simulator, and headless Chromium driven by Playwright."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import IN_CI
+from tests.realtime.conftest import private_redis  # noqa: F401  (fixture)
+from tests.realtime.support import (
+    celery_broker,
+    celery_worker,
+    channel_layers,
+    free_port,
+    restore_roles,
+    service_env,
+    uvicorn_server,
+    worker_db_url,
+)
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+SCREENSHOTS = Path(__file__).resolve().parent / "screenshots"
+
+
+@pytest.fixture
+def chromium():
+    if not Path(CHROMIUM).exists() or shutil.which("chromium") is None:
+        message = f"Chromium is not installed at {CHROMIUM} (apt-get install chromium)"
+        if IN_CI:
+            pytest.fail(message + " (CI=true: a missing browser is a failure, never a skip)")
+        pytest.skip(message)
+    import os
+
+    from playwright.sync_api import sync_playwright
+
+    # Playwright's sync API runs an event loop in this thread; the test's own ORM calls are
+    # still plain synchronous code, so let Django allow them.
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            yield browser
+        finally:
+            browser.close()
+            os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+
+
+@pytest.fixture
+def live(transactional_db, private_redis, tmp_path, settings):  # noqa: F811
+    """The platform on the test database. The scan window is widened so that a slot starting in
+    the next minutes can be opened whatever the time of day the suite runs."""
+    restore_roles()
+    env = service_env(worker_db_url(), private_redis.url) | {
+        "EARLY_CHECK_IN_MINUTES": "180",
+        "CHECK_IN_GRACE_MINUTES": "30",
+        "ARRIVAL_GAP_MINUTES": "0",
+    }
+    settings.CHANNEL_LAYERS = channel_layers(private_redis.url)
+    port = free_port()
+    worker = server = None
+    with celery_broker(private_redis.url):
+        try:
+            worker = celery_worker(tmp_path, env)
+            server = uvicorn_server(tmp_path, env, port)
+            yield f"http://127.0.0.1:{port}"
+        finally:
+            for process in (server, worker):
+                if process is not None:
+                    process.stop()
+
+
+@pytest.fixture
+def screenshots() -> Path:
+    SCREENSHOTS.mkdir(exist_ok=True)
+    return SCREENSHOTS
