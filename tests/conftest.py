@@ -121,3 +121,23 @@ def _fast_password_hashing():
     # PBKDF2 at a million rounds costs ~0.3 s per persona; tests do not measure hashing.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     yield
+
+
+@pytest.fixture(autouse=True)
+def _reference_data_after_flush(request):
+    """A transactional test (real threads, workers, servers) ends with a flush of every table,
+    taking the roles, their permissions and the seeded fee items with it. Put them back before
+    each transactional test, as the migrations left them."""
+    marker = request.node.get_closest_marker("django_db")
+    if (marker and marker.kwargs.get("transaction")) or "transactional_db" in request.fixturenames:
+        request.getfixturevalue("transactional_db")
+        from clinic.payments.models import FeeItem
+        from tests.realtime.support import restore_roles
+
+        restore_roles()
+        for code, name, amount_fen in (
+            ("self_preservation_collection", "自精保存取精费", 80000),
+            ("storage_yearly", "精液冷冻保存年费", 100000),
+        ):
+            FeeItem.objects.get_or_create(code=code, defaults={"name": name, "amount_fen": amount_fen})
+    yield
