@@ -70,6 +70,9 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Outside every middleware that may answer early (a bad Host header's 400 comes from
+    # CommonMiddleware): every answer, errors included, carries X-Frame-Options.
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "clinic.middleware.RequestIdMiddleware",
     "clinic.middleware.ContentSecurityPolicyMiddleware",
@@ -79,7 +82,6 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
-    "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 
 ROOT_URLCONF = "clinic.urls"
@@ -213,7 +215,10 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
-    "ENUM_NAME_OVERRIDES": {"ReviewEnum": "clinic.bookings.models.Review"},
+    "ENUM_NAME_OVERRIDES": {
+        "ReviewEnum": "clinic.bookings.models.Review",
+        "DoorQrModeEnum": "clinic.rooms.models.Room.QrMode",
+    },
 }
 
 # Booking rules (minutes / days).
@@ -276,6 +281,9 @@ LOGGING = {
     "loggers": {"django.request": {"level": "ERROR"}, "pymodbus": {"level": "CRITICAL"}},
 }
 
+# Text messages go through this backend; the default writes them to the log (a clinic plugs in
+# its SMS provider's class here).
+SMS_BACKEND = env.string("SMS_BACKEND", "clinic.notifications.channels.LogSmsBackend")
 EMAIL_BACKEND = env.string("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = env.string("DEFAULT_FROM_EMAIL", "noreply@localhost")
 
