@@ -37,13 +37,11 @@ class Slot:
 
 @dataclass
 class _Busy:
-    """Active bookings in the period: per-room intervals and every start, sorted."""
+    """Active bookings in the period: per-room intervals sorted by start (a room's active
+    bookings never overlap, so they are sorted by end too), and every start, sorted."""
 
     by_room: dict[int, list[tuple[datetime, datetime]]]
     starts: list[datetime]
-
-    def room_free(self, room_id: int, start: datetime, end: datetime) -> bool:
-        return all(not (b_start < end and start < b_end) for b_start, b_end in self.by_room.get(room_id, ()))
 
     def start_clear(self, start: datetime, gap: timedelta) -> bool:
         """No active booking starts less than `gap` before or after `start`."""
@@ -75,6 +73,8 @@ def _busy(period_start: datetime, period_end: datetime, gap: timedelta, exclude_
     for room_id, start, end in rows.values_list("room_id", "start", "end"):
         by_room[room_id].append((start, end))
         starts.append(start)
+    for intervals in by_room.values():
+        intervals.sort()
     starts.sort()
     return _Busy(by_room, starts)
 
@@ -103,30 +103,47 @@ def slots_between(
     period_start, period_end = _day_bounds(first, last)
     busy = _busy(period_start, period_end, gap, exclude_booking)
 
+    # Rooms in display order, so that each slot's room lists come out sorted without sorting.
+    order = {room_id: i for i, room_id in enumerate(sorted(rooms, key=lambda r: (rooms[r].name, r)))}
+    openings.sort(key=lambda o: (order[o.room_id], o.start_time))
+    no_busy: list[tuple[datetime, datetime]] = []
+
     result: dict[date, list[Slot]] = {}
     day = first
     while day <= last:
         closed_site = any(c.room_id is None and c.start_date <= day <= c.end_date for c in closures)
         closed_rooms = {c.room_id for c in closures if c.room_id and c.start_date <= day <= c.end_date}
         slots: dict[tuple[datetime, datetime], Slot] = {}
+        clear: dict[datetime, bool] = {}  # arrival gap and "not started yet", per distinct start
         if not closed_site:
             for opening in openings:
                 if opening.room_id in closed_rooms or not opening.applies_on(day):
                     continue
+                room = rooms[opening.room_id]
+                booked = busy.by_room.get(opening.room_id, no_busy)
                 step = timedelta(minutes=opening.slot_minutes)
                 start = local_datetime(day, opening.start_time)
                 window_end = local_datetime(day, opening.end_time)
+                j, n = 0, len(booked)  # walks the room's bookings alongside its slots: linear, not quadratic
                 while start + step <= window_end:
-                    slot = slots.setdefault((start, start + step), Slot(start, start + step))
-                    slot.open_rooms.append(rooms[opening.room_id])
-                    start += step
-        for slot in slots.values():
-            if slot.start > now and busy.start_clear(slot.start, gap):
-                slot.free_rooms = [r for r in slot.open_rooms if busy.room_free(r.id, slot.start, slot.end)]
-            slot.open_rooms.sort(key=lambda r: (r.name, r.id))
-            slot.free_rooms.sort(key=lambda r: (r.name, r.id))
+                    end = start + step
+                    slot = slots.get((start, end))
+                    if slot is None:
+                        slot = slots[(start, end)] = Slot(start, end)
+                    slot.open_rooms.append(room)
+                    while j < n and booked[j][1] <= start:
+                        j += 1
+                    if j == n or booked[j][0] >= end:
+                        ok = clear.get(start)
+                        if ok is None:
+                            ok = clear[start] = start > now and busy.start_clear(start, gap)
+                        if ok:
+                            slot.free_rooms.append(room)
+                    start = end
+        ordered = sorted(slots.values(), key=lambda s: (s.start, s.end))
+        for slot in ordered:
             slot.available = bool(slot.free_rooms)
-        result[day] = sorted(slots.values(), key=lambda s: (s.start, s.end))
+        result[day] = ordered
         day += timedelta(days=1)
     return result
 
