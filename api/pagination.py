@@ -1,5 +1,7 @@
 """Page lists as {count, next, previous, results}."""
 
+from drf_spectacular.utils import inline_serializer
+from rest_framework import serializers
 from rest_framework.pagination import PageNumberPagination
 
 
@@ -7,3 +9,16 @@ class Pagination(PageNumberPagination):
     page_size = 50
     page_size_query_param = "page_size"
     max_page_size = 200
+
+
+def paginated(item: serializers.Serializer, name: str) -> serializers.Serializer:
+    """The documented shape of a page of `item`s (for extend_schema's responses)."""
+    return inline_serializer(
+        name=name,
+        fields={
+            "count": serializers.IntegerField(),
+            "next": serializers.URLField(allow_null=True),
+            "previous": serializers.URLField(allow_null=True),
+            "results": item,
+        },
+    )

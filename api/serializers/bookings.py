@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
+from api.serializers.fields import DateTimeField
 from api.serializers.rooms import query_date_in_range
 from clinic.bookings.models import Booking, Status
 
 
 class BookingCreateSerializer(serializers.Serializer):
     room = serializers.IntegerField(min_value=1)
-    start = serializers.DateTimeField()
+    start = DateTimeField()
     donor = serializers.CharField(required=False, max_length=20, help_text="staff only: user id or donor code")
 
 

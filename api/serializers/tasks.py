@@ -3,6 +3,7 @@
 from rest_framework import serializers
 
 from api.serializers.bookings import BookingSerializer
+from api.serializers.fields import DateTimeField
 
 
 class TaskSerializer(serializers.Serializer):
@@ -12,6 +13,12 @@ class TaskSerializer(serializers.Serializer):
     created = serializers.DateTimeField()
     booking = BookingSerializer()
     awaiting_payment = serializers.BooleanField()
+
+
+class ReviewResultSerializer(serializers.Serializer):
+    """What approving or rejecting a task answers: the booking as it now stands."""
+
+    booking = BookingSerializer()
 
 
 class ApproveSerializer(serializers.Serializer):
@@ -29,4 +36,4 @@ class CancelSerializer(serializers.Serializer):
 
 class RescheduleSerializer(serializers.Serializer):
     room = serializers.IntegerField(min_value=1)
-    start = serializers.DateTimeField()
+    start = DateTimeField()

@@ -12,7 +12,7 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from api.pagination import Pagination
+from api.pagination import Pagination, paginated
 from api.permissions import has_perm
 from api.serializers import bookings as s
 from api.serializers.tasks import CancelSerializer, RescheduleSerializer
@@ -37,7 +37,11 @@ def _find_donor(reference: str) -> User:
 class BookingListView(APIView):
     permission_classes = [IsAuthenticated]
 
-    @extend_schema(parameters=[s.BookingListQuerySerializer], responses={200: s.BookingSerializer(many=True)})
+    @extend_schema(
+        operation_id="bookings_list",
+        parameters=[s.BookingListQuerySerializer],
+        responses={200: paginated(s.BookingSerializer(many=True), "PaginatedBookingList")},
+    )
     def get(self, request):
         query = s.BookingListQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)

@@ -8,7 +8,7 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from api.pagination import Pagination
+from api.pagination import Pagination, paginated
 from api.permissions import has_perm
 from api.serializers import outreach as s
 from clinic.errors import Forbidden, NotFound
@@ -18,7 +18,7 @@ from clinic.outreach import services
 class PromotionsView(APIView):
     permission_classes = [AllowAny]
 
-    @extend_schema(responses={200: s.PromotionStaffSerializer(many=True)})
+    @extend_schema(responses={200: s.PromotionAnswerSerializer(many=True)})
     def get(self, request):
         if request.user.has_perm("outreach.manage_promotions") and request.query_params.get("all") == "1":
             items = list(services.all_promotions_with_reads()[:200])
@@ -52,7 +52,10 @@ def _client_ip(request) -> str | None:
 class ConsultationsView(APIView):
     permission_classes = [AllowAny]
 
-    @extend_schema(responses={200: s.ConsultationStaffSerializer(many=True)})
+    @extend_schema(
+        operation_id="consultations_list",
+        responses={200: paginated(s.ConsultationAnswerSerializer(many=True), "PaginatedConsultationList")},
+    )
     def get(self, request):
         if not request.user.is_authenticated:
             from rest_framework.exceptions import NotAuthenticated

@@ -12,7 +12,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from api.errors import domain_status
-from api.pagination import Pagination
+from api.pagination import Pagination, paginated
 from api.permissions import has_perm
 from api.serializers import payments as s
 from clinic.errors import Conflict, DomainError, Invalid, NotFound
@@ -92,7 +92,11 @@ class ReadOrPay(BasePermission):
 class PaymentListView(APIView):
     permission_classes = [ReadOrPay]
 
-    @extend_schema(parameters=[s.PaymentListQuerySerializer], responses={200: s.PaymentOrderSerializer(many=True)})
+    @extend_schema(
+        operation_id="payments_list",
+        parameters=[s.PaymentListQuerySerializer],
+        responses={200: paginated(s.PaymentOrderSerializer(many=True), "PaginatedPaymentOrderList")},
+    )
     def get(self, request):
         """Own orders; staff (manage_payments) see all, e.g. `?reference=` read from a desk QR."""
         query = s.PaymentListQuerySerializer(data=request.query_params)

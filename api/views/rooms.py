@@ -32,7 +32,7 @@ def room_data(request, room: Room) -> dict:
 class RoomListView(APIView):
     permission_classes = [ReadOrManageRooms]
 
-    @extend_schema(responses={200: s.RoomStaffSerializer(many=True)})
+    @extend_schema(responses={200: s.RoomAnswerSerializer(many=True)})
     def get(self, request):
         rooms = Room.objects.select_related("relay").order_by("name")
         if not request.user.has_perm("rooms.manage_rooms"):
@@ -59,7 +59,7 @@ class RoomDetailView(APIView):
             rooms = rooms.filter(active=True)
         return get_object_or_404(rooms, pk=pk)
 
-    @extend_schema(responses={200: s.RoomStaffSerializer})
+    @extend_schema(responses={200: s.RoomAnswerSerializer})
     def get(self, request, pk: int):
         return Response(room_data(request, self._room(request, pk)))
 

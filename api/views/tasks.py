@@ -43,7 +43,7 @@ class TaskListView(APIView):
 class ApproveTaskView(APIView):
     permission_classes = [REVIEWERS]
 
-    @extend_schema(request=s.ApproveSerializer, responses={200: s.TaskSerializer})
+    @extend_schema(request=s.ApproveSerializer, responses={200: s.ReviewResultSerializer})
     def post(self, request, pk: int):
         body = s.ApproveSerializer(data=request.data)
         body.is_valid(raise_exception=True)
@@ -60,7 +60,7 @@ class ApproveTaskView(APIView):
 class RejectTaskView(APIView):
     permission_classes = [REVIEWERS]
 
-    @extend_schema(request=s.RejectSerializer, responses={200: s.TaskSerializer})
+    @extend_schema(request=s.RejectSerializer, responses={200: s.ReviewResultSerializer})
     def post(self, request, pk: int):
         body = s.RejectSerializer(data=request.data)
         body.is_valid(raise_exception=True)

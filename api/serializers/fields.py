@@ -1,0 +1,17 @@
+"""Serializer fields shared by the API's request shapes."""
+
+from __future__ import annotations
+
+from rest_framework import serializers
+
+
+class DateTimeField(serializers.DateTimeField):
+    """DRF's DateTimeField, except that a naive time at the very ends of the calendar
+    ("9999-12-31T23:59:59", "0001-01-01T00:00"), on which DRF's check for non-existent local
+    times overflows, is refused as out of range (400) instead of failing with a 500."""
+
+    def enforce_timezone(self, value):
+        try:
+            return super().enforce_timezone(value)
+        except OverflowError:
+            self.fail("overflow")
