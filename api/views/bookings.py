@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema
@@ -59,6 +60,7 @@ class BookingListView(APIView):
         return paginator.get_paginated_response([s.booking_data(request.user, b) for b in page])
 
     @extend_schema(request=s.BookingCreateSerializer, responses={201: s.BookingSerializer})
+    @transaction.atomic  # answer built before commit: a 503 (database gone) then means nothing changed
     def post(self, request):
         body = s.BookingCreateSerializer(data=request.data)
         body.is_valid(raise_exception=True)
@@ -88,6 +90,7 @@ class CancelBookingView(APIView):
     permission_classes = [IsAuthenticated]
 
     @extend_schema(request=CancelSerializer, responses={200: s.BookingSerializer})
+    @transaction.atomic
     def post(self, request, pk: int):
         body = CancelSerializer(data=request.data or {})
         body.is_valid(raise_exception=True)
@@ -99,6 +102,7 @@ class RescheduleBookingView(APIView):
     permission_classes = [has_perm("bookings.manage_bookings")]
 
     @extend_schema(request=RescheduleSerializer, responses={200: s.BookingSerializer})
+    @transaction.atomic
     def post(self, request, pk: int):
         body = RescheduleSerializer(data=request.data)
         body.is_valid(raise_exception=True)
@@ -112,6 +116,7 @@ class CloseSessionView(APIView):
     permission_classes = [has_perm("bookings.manage_bookings")]
 
     @extend_schema(request=CancelSerializer, responses={200: s.BookingSerializer})
+    @transaction.atomic
     def post(self, request, pk: int):
         body = CancelSerializer(data=request.data or {})
         body.is_valid(raise_exception=True)

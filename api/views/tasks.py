@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.db import transaction
 from drf_spectacular.utils import extend_schema
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -44,6 +45,7 @@ class ApproveTaskView(APIView):
     permission_classes = [REVIEWERS]
 
     @extend_schema(request=s.ApproveSerializer, responses={200: s.ReviewResultSerializer})
+    @transaction.atomic  # answer built before commit: a 503 (database gone) then means nothing changed
     def post(self, request, pk: int):
         body = s.ApproveSerializer(data=request.data)
         body.is_valid(raise_exception=True)
@@ -61,6 +63,7 @@ class RejectTaskView(APIView):
     permission_classes = [REVIEWERS]
 
     @extend_schema(request=s.RejectSerializer, responses={200: s.ReviewResultSerializer})
+    @transaction.atomic
     def post(self, request, pk: int):
         body = s.RejectSerializer(data=request.data)
         body.is_valid(raise_exception=True)

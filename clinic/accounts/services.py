@@ -88,8 +88,19 @@ def register(
         )
     phone = _clean_phone(phone, required=True)
     id_number = _clean_id_number(id_number)
+    user = _new_user(username=username, password=password, role=role, email=email, phone=phone)
+    purpose = (
+        DonorProfile.Purpose.SELF_PRESERVATION if role == roles.SELF_PRESERVATION else DonorProfile.Purpose.DONATION
+    )
+    _create_profile(user, real_name=real_name, id_number=id_number, purpose=purpose)
+    audit.record("account.registered", actor=user, obj=user, data={"role": role})
+    return user
+
+
+def _new_user(*, username: str, password: str, role: str, email: str, phone: str, is_staff: bool = False) -> User:
+    """Create the user in one role; a taken name (even in a race) is a clear 400, never a 500."""
     _check_username_free(username)
-    user = User(username=username, email=email, phone=phone)
+    user = User(username=username, email=email, phone=phone, is_staff=is_staff)
     _check_password(password, user)
     user.set_password(password)
     try:
@@ -102,11 +113,6 @@ def register(
             fields={"username": [gettext("That username is taken.")]},
         ) from None
     user.groups.add(Group.objects.get(name=role))
-    purpose = (
-        DonorProfile.Purpose.SELF_PRESERVATION if role == roles.SELF_PRESERVATION else DonorProfile.Purpose.DONATION
-    )
-    _create_profile(user, real_name=real_name, id_number=id_number, purpose=purpose)
-    audit.record("account.registered", actor=user, obj=user, data={"role": role})
     return user
 
 
@@ -131,21 +137,8 @@ def create_account(*, actor: User, username: str, password: str, role: str, phon
             fields={"role": [gettext("Choose staff, room_manager or system_admin.")]},
         )
     phone = _clean_phone(phone, required=False)
-    _check_username_free(username)
     # is_staff opens the Django admin; what each can do there is still decided by permissions.
-    user = User(username=username, phone=phone, email=email, is_staff=True)
-    _check_password(password, user)
-    user.set_password(password)
-    try:
-        with transaction.atomic():
-            user.save()
-    except IntegrityError:
-        raise Invalid(
-            gettext("That username is taken."),
-            code="username_taken",
-            fields={"username": [gettext("That username is taken.")]},
-        ) from None
-    user.groups.add(Group.objects.get(name=role))
+    user = _new_user(username=username, password=password, role=role, email=email, phone=phone, is_staff=True)
     audit.record("account.created", actor=actor, obj=user, data={"role": role})
     return user
 

@@ -42,5 +42,17 @@ window.clinic = (function () {
     }
     if (window.WebSocket) connect();
   }
-  return {api: api, el: el, hhmm: hhmm, live: live, cookie: cookie};
+  /* Published promotions for the caller into `box`; the section hides when there are none. */
+  function showPromotions(box) {
+    api("GET", "/api/promotions/").then(function (answer) {
+      (answer.body || []).forEach(function (p) {
+        var card = el("article", {"class": "card"});
+        card.appendChild(el("h3", {}, p.title));
+        card.appendChild(el("p", {}, p.body));
+        box.appendChild(card);
+      });
+      if (!box.children.length) box.parentNode.hidden = true;
+    });
+  }
+  return {api: api, el: el, hhmm: hhmm, live: live, cookie: cookie, showPromotions: showPromotions};
 })();

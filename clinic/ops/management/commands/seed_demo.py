@@ -12,6 +12,7 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 
 from clinic.accounts.models import DonorProfile, User
+from clinic.outreach.models import FaqEntry, Promotion
 from clinic.rooms.models import Opening, RelayModule, Room
 
 LOGINS = [
@@ -29,6 +30,13 @@ ROOMS = [
     ("Room A", 0, time(8, 0), time(20, 0)),
     ("Room B", 1, time(8, 10), time(19, 40)),
     ("Room C", 2, time(8, 20), time(19, 50)),
+]
+
+
+FAQ = [
+    ("需要提前多久预约？", "最早可提前 60 天预约；请在预约时段开始前到达。"),
+    ("如何进入房间？", "到达后用已登录的手机扫描房门上的二维码，审核通过的预约在时段前 10 分钟起可开门。"),
+    ("可以取消预约吗？", "审核前和审核通过后都可以在“我的预约”中取消。"),
 ]
 
 
@@ -69,6 +77,13 @@ class Command(BaseCommand):
                 Opening.objects.create(
                     room=room, weekdays=[0, 1, 2, 3, 4, 5, 6], start_time=start, end_time=end, slot_minutes=30
                 )
+
+        for position, (question, answer) in enumerate(FAQ):
+            FaqEntry.objects.get_or_create(question=question, defaults={"answer": answer, "position": position})
+        Promotion.objects.get_or_create(
+            title="欢迎预约",
+            defaults={"body": "手机预约精确时段与独立房间，无需排队。", "audience": ["visitor", "donor"]},
+        )
 
         self.stdout.write("Demo logins (username / password / role):")
         for username, password, role, superuser in LOGINS:
