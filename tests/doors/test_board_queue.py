@@ -1,0 +1,100 @@
+"""Scans queued on one board's row lock keep the 2-second promise: the wait for the lock counts
+against the command's single deadline (DOOR_COMMAND_DEADLINE_MS), so a frozen board gives every
+waiting scan its 503 in time, not one deadline per scan queued ahead of it.
+
+Threads with their own database connections on PostgreSQL (row locks across connections), so
+the data is committed (transactional test)."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+from django.conf import settings
+from django.db import connections
+
+from clinic.audit.models import AuditEvent
+from clinic.bookings.models import Booking
+from clinic.rooms.models import RelayModule
+from tests import factories as f
+from workflows import doors
+
+from .helpers import approved_booking, current_slot, open_all_day
+
+pytestmark = [
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.usefixtures("held_deliveries"),
+    pytest.mark.skipif(
+        settings.DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql",
+        reason="row locks held across connections need PostgreSQL",
+    ),
+]
+
+
+def scan_in_thread(user, door: str, results: dict, key: str, start_after: float = 0.0) -> threading.Thread:
+    def run() -> None:
+        time.sleep(start_after)
+        started = time.monotonic()
+        try:
+            doors.scan(user=user, door=door)
+            results[key] = ("ok", time.monotonic() - started)
+        except Exception as exc:
+            results[key] = (exc, time.monotonic() - started)
+        finally:
+            connections.close_all()
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    return thread
+
+
+DEADLINE_MS = 1000
+
+
+def test_scans_queued_behind_a_frozen_board_each_get_their_503_within_the_deadline(people, sim, settings, monkeypatch):
+    # A shorter deadline than the default 1.8 s keeps the bounds clear of machine load: scans that
+    # each waited a whole deadline for the lock would take 2 or 3 deadlines.
+    settings.DOOR_COMMAND_DEADLINE_MS = DEADLINE_MS
+    relay = RelayModule.objects.create(host="127.0.0.1", port=sim.port, unit=1)
+    donors = [people.alice, people.bob, people.carl]
+    rooms = [f.room(f"Room {n}", coil=n, relay=relay, pulse_ms=300) for n in range(len(donors))]
+    bookings = []
+    for donor, room in zip(donors, rooms, strict=True):
+        open_all_day(room)
+        bookings.append(approved_booking(people, room, current_slot(), donor=donor))
+    unlock_times: dict[int, float] = {}
+    real_unlock = doors.unlock
+
+    def timed_unlock(room):
+        started = time.monotonic()
+        try:
+            real_unlock(room)
+        finally:
+            unlock_times[room.pk] = time.monotonic() - started
+
+    monkeypatch.setattr(doors, "unlock", timed_unlock)
+    sim.set_frozen(True)
+
+    results: dict = {}
+    # The first scan holds the board's row lock while its command times out; the others queue.
+    threads = [
+        scan_in_thread(donor, room.door_token, results, donor.username, start_after=0.15 * i)
+        for i, (donor, room) in enumerate(zip(donors, rooms, strict=True))
+    ]
+    for thread in threads:
+        thread.join(timeout=30)
+    assert not any(thread.is_alive() for thread in threads)
+
+    for donor, room in zip(donors, rooms, strict=True):
+        outcome, elapsed = results[donor.username]
+        assert isinstance(outcome, doors.LockUnavailable), (donor.username, outcome)
+        # Lock wait + command within one deadline (a little slack for closing the connection).
+        assert unlock_times[room.pk] < DEADLINE_MS / 1000 + 0.3, (donor.username, unlock_times[room.pk])
+        assert elapsed < 2.0, (donor.username, elapsed)
+    assert all(Booking.objects.get(pk=b.pk).status == "approved" for b in bookings)
+    assert AuditEvent.objects.filter(action="door.scan", outcome="failed").count() == len(donors)
+    # The board got at most the first command: nobody's door opens late when it wakes up.
+    sim.set_frozen(False)
+    time.sleep(0.3)
+    assert sim.history == []
