@@ -45,7 +45,7 @@ INSTALLED_APPS = [
     "django.contrib.contenttypes",
     "django.contrib.sessions",
     "django.contrib.messages",
-    "django.contrib.staticfiles",
+    "clinic.staticfiles.ClinicStaticFilesConfig",  # django.contrib.staticfiles, minus node_modules
     "django.contrib.humanize",
     "django.contrib.postgres",
     "rest_framework",
@@ -230,7 +230,7 @@ REMINDER_MINUTES = env.integer("REMINDER_MINUTES", 60, minimum=0)
 BOOKING_HORIZON_DAYS = env.integer("BOOKING_HORIZON_DAYS", 60, minimum=1)
 DOOR_HELD_OPEN_SECONDS = env.integer("DOOR_HELD_OPEN_SECONDS", 120, minimum=5)
 # One deadline for connect, write and read-back of a relay command; the scan answers within 2 s.
-DOOR_COMMAND_DEADLINE_MS = env.integer("DOOR_COMMAND_DEADLINE_MS", 1800, minimum=100, maximum=1900)
+DOOR_COMMAND_DEADLINE_MS = env.integer("DOOR_COMMAND_DEADLINE_MS", 1500, minimum=100, maximum=1900)
 SWEEP_INTERVAL_SECONDS = env.integer("SWEEP_INTERVAL_SECONDS", 30, minimum=1)
 
 # Payments. "cashier" (default): orders are paid at the desk and confirmed by staff.

@@ -154,12 +154,20 @@ def slots_on(day: date, *, now: datetime | None = None) -> list[Slot]:
 
 def room_slot(room: Room, start: datetime) -> tuple[datetime, datetime] | None:
     """The (start, end) of the room's slot beginning exactly at `start`, if the room offers one
-    (open that day, not closed). Whether it is free is the booking service's business."""
+    (active, open that day, not closed). Whether it is free is the booking service's business.
+    Two small queries: this runs on every booking and every door scan."""
     if not room.active:
         return None
     day = timezone.localtime(start).date()
-    slots = slots_between(day, day, now=start - timedelta(seconds=1), room_ids=[room.pk])[day]
-    for slot in slots:
-        if slot.start == start and any(r.id == room.pk for r in slot.open_rooms):
-            return slot.start, slot.end
+    if Closure.objects.filter(Q(room=room) | Q(room__isnull=True), start_date__lte=day, end_date__gte=day).exists():
+        return None
+    for opening in Opening.objects.filter(room=room).filter(Q(date=day) | Q(date__isnull=True)):
+        if not opening.applies_on(day):
+            continue
+        step = timedelta(minutes=opening.slot_minutes)
+        window_start = local_datetime(day, opening.start_time)
+        window_end = local_datetime(day, opening.end_time)
+        offset = start - window_start
+        if timedelta(0) <= offset and offset % step == timedelta(0) and start + step <= window_end:
+            return start, start + step
     return None
