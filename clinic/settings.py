@@ -126,6 +126,11 @@ def _database(url: str) -> dict:
         options["connect_timeout"] = env.integer("DATABASE_CONNECT_TIMEOUT", 5, minimum=1)
         # A row lock that cannot be had within this time is a clear error, never a hang.
         options["options"] = f"-c lock_timeout={env.integer('DATABASE_LOCK_TIMEOUT_MS', 10000, minimum=100)}"
+        # A per-process pool of open connections (Django's psycopg pool): a request no longer
+        # pays for a new PostgreSQL connection. DATABASE_POOL_MAX=0 turns it off.
+        pool_max = env.integer("DATABASE_POOL_MAX", 0, minimum=0, maximum=200)
+        if pool_max:
+            options["pool"] = {"min_size": 1, "max_size": pool_max, "timeout": 10}
     else:
         raise ImproperlyConfigured(f"DATABASE_URL uses {engine}; only PostgreSQL and SQLite are supported")
     return config
