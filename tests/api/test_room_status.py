@@ -6,7 +6,7 @@ from tests import factories as f
 
 
 def test_the_board_shows_states_with_donor_codes_only(people, client_for):
-    free, booked, busy, alarm = (f.room(n, coil=i) for i, n in enumerate(["A free", "B booked", "C busy", "D alarm"]))
+    _free, booked, busy, alarm = (f.room(n, coil=i) for i, n in enumerate(["A free", "B booked", "C busy", "D alarm"]))
     now = timezone.now()
     f.booking(people.alice, booked, now - timedelta(minutes=5), status="approved")
     f.booking(people.bob, busy, now - timedelta(minutes=10), status="in_progress")

@@ -109,7 +109,9 @@ def test_the_room_board_is_for_room_managers_and_staff(people, client):
 def test_the_desk_payment_page_shows_the_fee_and_nothing_personal(people, client):
     from clinic.payments.services import open_order
 
-    booking = f.booking(people.carl, f.room("Room A"), f.at(f.tomorrow(), "09:00"), payment="pending", purpose="self_preservation")
+    booking = f.booking(
+        people.carl, f.room("Room A"), f.at(f.tomorrow(), "09:00"), payment="pending", purpose="self_preservation"
+    )
     order, _ = open_order(payer=people.carl, item_code="self_preservation_collection", booking_id=booking.pk)
     response = client.get(f"/pay/{order.reference}")
     assert response.status_code == 200
