@@ -35,8 +35,14 @@ test: venv lint
 	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) $(PY) -m pytest
 	DATABASE_URL=sqlite:///$(CURDIR)/var/test-sqlite-main.sqlite3 REDIS_URL=$(TEST_REDIS_URL) $(PY) -m pytest -m db_sensitive
 
+# Every benchmark but the soak (minutes long, see `soak`).
 bench: venv
-	@for f in bench/*.py; do echo "== $$f"; DATABASE_URL=$(TEST_DATABASE_URL) $(PY) $$f || exit 1; done
+	@for f in bench/*.py; do [ $$f = bench/soak.py ] && continue; echo "== $$f"; DATABASE_URL=$(TEST_DATABASE_URL) $(PY) $$f || exit 1; done
+
+# The long fault runs: Redis down 30 s under load (the test, then minutes of traffic around it).
+soak: venv
+	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) FAULTS_REDIS_DOWNTIME_S=30 $(PY) -m pytest tests/faults/test_redis_down.py -s
+	DATABASE_URL=$(TEST_DATABASE_URL) $(PY) bench/soak.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .ruff_cache

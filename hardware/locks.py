@@ -175,8 +175,10 @@ class ModbusRelayLock:
     """LockAdapter for Waveshare-style Modbus TCP relay boards.
 
     Every call opens its own connection, never retries, and finishes within
-    ``deadline_s`` (connect, write and read-back share it). DNS lookups are not
-    bounded by the deadline, so configure boards by IP address.
+    ``deadline_s`` (connect, probe read, write and read-back share it). A write is
+    sent only after the board answered the probe on that connection, so a board
+    that has stopped answering never gets a command to run late. DNS lookups are
+    not bounded by the deadline, so configure boards by IP address.
 
     ``mode="flash"`` uses the board's flash-on command (FC05 to 0x0200+coil,
     value = pulse in 100 ms): the board itself switches the relay off, so a
@@ -245,7 +247,8 @@ class ModbusRelayLock:
         deadline: float,
         hold_s: float,
     ) -> None:
-        """Write, then read the coil back; return only if it shows ``expect_on``.
+        """Read the coil (the board must answer before anything is written), write, then read
+        the coil back; return only if it shows ``expect_on``.
 
         ``hold_s`` is how long after the write the coil must still show the
         written state; a mismatch inside that window proves the board ignored
@@ -256,11 +259,21 @@ class ModbusRelayLock:
         try:
             if not client.connect():
                 raise LockUnavailable(f"{where}: cannot connect")
+            # The write goes only to a board that answers right now. One that accepts TCP but
+            # does not answer (hung firmware, a stopped process) keeps whatever is sent in its
+            # socket buffer and runs it when it wakes up, long after the scan was refused: a
+            # door opening late. Closing the socket does not prevent that (a TCP stack still
+            # hands buffered data to the application after a FIN or even an RST), not sending does.
+            try:
+                _read_bit(client, _coil_request(target))
+            except (ModbusException, OSError) as exc:
+                raise LockUnavailable(f"{where}: board not answering, nothing written: {exc}") from exc
+            probe_bytes = client.bytes_sent
             write_started = time.monotonic()
             try:
                 response = client.execute(False, request)
             except (ModbusException, OSError) as exc:
-                if client.bytes_sent == 0:
+                if client.bytes_sent == probe_bytes:
                     raise LockUnavailable(f"{where}: write not sent: {exc}") from exc
                 doubt = f"no answer to write: {exc}"
             else:

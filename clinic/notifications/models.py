@@ -36,6 +36,9 @@ class Notification(models.Model):
     read_at = models.DateTimeField(null=True, blank=True)
     # Set when the push was claimed; rows left without it are delivered by the sweep.
     delivered_at = models.DateTimeField(null=True, blank=True)
+    # Set once the e-mail/SMS copies went out: a delivery task redelivered after its worker died
+    # mid-send (acks_late) sends what that run had not, and nothing a second time.
+    outward_sent_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-id"]

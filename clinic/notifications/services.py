@@ -161,23 +161,41 @@ def send_outward(notification: Notification) -> None:
             logger.warning("%s could not send notification %s", channel.name, notification.pk, exc_info=True)
 
 
-def deliver(notification_id: int) -> bool:
+def deliver(notification_id: int, *, redelivered: bool = False) -> bool:
     """Push one notification and send it outward. The claim (compare-and-set on delivered_at)
-    makes a second delivery of the same row a no-op. Returns whether this call delivered it."""
+    makes a second delivery of the same row a no-op. Returns whether this call delivered it.
+
+    `redelivered`: this is a task message handed out again because the worker running it was
+    lost (acks_late, task_reject_on_worker_lost). That run may have died after its claim and
+    push but before the e-mail/SMS copies went out: those are sent now unless marked sent."""
     claimed_at = timezone.now()
-    if not Notification.objects.filter(pk=notification_id, delivered_at__isnull=True).update(delivered_at=claimed_at):
+    claimed = bool(
+        Notification.objects.filter(pk=notification_id, delivered_at__isnull=True).update(delivered_at=claimed_at)
+    )
+    if not claimed and not redelivered:
         return False
     notification = Notification.objects.select_related("recipient").filter(pk=notification_id).first()
     if notification is None:
         return False
-    try:
-        push(notification)
-    except Exception:
-        # The channel layer is down: give the row back so that the sweep retries it.
-        Notification.objects.filter(pk=notification_id, delivered_at=claimed_at).update(delivered_at=None)
-        raise
+    if claimed:
+        try:
+            push(notification)
+        except Exception:
+            # The channel layer is down: give the row back so that the sweep retries it.
+            Notification.objects.filter(pk=notification_id, delivered_at=claimed_at).update(delivered_at=None)
+            raise
+    if notification.delivered_at is not None:  # not given back by a failed push meanwhile
+        _send_outward_once(notification)
+    return claimed
+
+
+def _send_outward_once(notification: Notification) -> None:
+    """The outward copies, marked sent afterwards: a run killed in the middle of sending leaves
+    the mark unset for its redelivered message to finish the job."""
+    if notification.outward_sent_at is not None or not texts.TEXTS[notification.kind].outward:
+        return
     send_outward(notification)
-    return True
+    Notification.objects.filter(pk=notification.pk, outward_sent_at__isnull=True).update(outward_sent_at=timezone.now())
 
 
 def deliver_pending(limit: int = 500) -> int:

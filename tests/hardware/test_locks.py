@@ -116,8 +116,10 @@ def test_closed_port_is_unavailable_at_once() -> None:
 def test_board_that_never_answers_fails_within_deadline(silent_server: int) -> None:
     lock = ModbusRelayLock()
     t0 = time.monotonic()
-    with pytest.raises(LockOutcomeUnknown):
+    with pytest.raises(LockUnavailable) as info:
         lock.unlock(target(silent_server))
+    # Only the probe read was sent: the command was certainly not executed.
+    assert not isinstance(info.value, LockOutcomeUnknown)
     elapsed = time.monotonic() - t0
     assert 1.9 < elapsed < 2.2
 
@@ -131,8 +133,9 @@ def test_board_that_never_answers_fails_within_deadline(silent_server: int) -> N
 def test_frozen_board_fails_within_deadline_and_relay_is_untouched(sim: RelaySimulator) -> None:
     sim.set_frozen(True)
     t0 = time.monotonic()
-    with pytest.raises(LockOutcomeUnknown):
+    with pytest.raises(LockUnavailable) as info:
         ModbusRelayLock().unlock(target(sim.port, coil=4), deadline_s=0.5)
+    assert not isinstance(info.value, LockOutcomeUnknown)  # nothing but the probe was sent
     assert time.monotonic() - t0 < 0.7
     sim.set_frozen(False)
     assert sim.coils() == OFF
@@ -165,31 +168,32 @@ def test_board_acknowledging_without_switching_is_not_an_unlock(sim: RelaySimula
 
 @pytest.fixture
 def drop_first_reply(sim: RelaySimulator) -> Iterator[int]:
-    """Proxy to ``sim`` whose first connection forwards the request, then hangs up before the reply."""
+    """Proxy to ``sim`` that forwards the first write request (FC05), then hangs up before its reply."""
     listener = socket.socket()
     listener.bind(("127.0.0.1", 0))
     listener.listen(8)
     listener.settimeout(0.05)
     stop = threading.Event()
 
-    def pipe(client: socket.socket, first: bool) -> None:
+    dropped = threading.Event()
+
+    def pipe(client: socket.socket) -> None:
         with client, socket.create_connection(("127.0.0.1", sim.port)) as board:
             while request := client.recv(1024):
                 board.sendall(request)
                 reply = board.recv(1024)
-                if first:
+                if request[7] == 5 and not dropped.is_set():  # MBAP header, then the function code
+                    dropped.set()
                     return
                 client.sendall(reply)
 
     def serve() -> None:
-        first = True
         while not stop.is_set():
             try:
                 client, _ = listener.accept()
             except TimeoutError:
                 continue
-            threading.Thread(target=pipe, args=(client, first), daemon=True).start()
-            first = False
+            threading.Thread(target=pipe, args=(client,), daemon=True).start()
 
     thread = threading.Thread(target=serve, daemon=True)
     thread.start()
