@@ -37,6 +37,8 @@ ALLOWED_HOSTS = env.csv(
     "ALLOWED_HOSTS",
     [_site.hostname] if PRODUCTION else [_site.hostname, "127.0.0.1", "localhost", "testserver"],
 )
+# nginx (deploy/) overwrites X-Real-IP with the client's address; trust it only behind such a proxy.
+TRUST_X_REAL_IP = env.boolean("TRUST_X_REAL_IP", PRODUCTION)
 CSRF_TRUSTED_ORIGINS = env.csv("CSRF_TRUSTED_ORIGINS", [f"{_site.scheme}://{_site.netloc}"])
 
 INSTALLED_APPS = [

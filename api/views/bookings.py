@@ -25,7 +25,7 @@ from workflows import actions
 
 def _find_donor(reference: str) -> User:
     query = Q(donor_profile__donor_code=reference.upper())
-    if reference.isdigit():
+    if reference.isascii() and reference.isdigit() and len(reference) <= 18:
         query |= Q(pk=int(reference))
     donor = User.objects.filter(query).filter(donor_profile__isnull=False).first()
     if donor is None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
 from rest_framework.permissions import AllowAny
@@ -45,8 +46,11 @@ class PromotionsView(APIView):
 
 
 def _client_ip(request) -> str | None:
-    # Behind the proxy, Django sees the proxy; the proxy's X-Real-IP is trusted only in production.
-    return request.META.get("HTTP_X_REAL_IP") or request.META.get("REMOTE_ADDR")
+    # Behind the proxy Django sees the proxy's address; its X-Real-IP is trusted only when the
+    # settings say a proxy that overwrites it stands in front (otherwise anyone could set it).
+    if settings.TRUST_X_REAL_IP and request.META.get("HTTP_X_REAL_IP"):
+        return request.META["HTTP_X_REAL_IP"][:45]
+    return request.META.get("REMOTE_ADDR")
 
 
 class ConsultationsView(APIView):
@@ -66,9 +70,11 @@ class ConsultationsView(APIView):
             items = items.filter(answered_at__isnull=True)
         paginator = Pagination()
         page = paginator.paginate_queryset(items, request, view=self)
+        # The asker's phone is identity: it needs view_donor_identity as well.
         serializer = (
             s.ConsultationStaffSerializer
             if request.user.has_perm("outreach.manage_promotions")
+            and request.user.has_perm("bookings.view_donor_identity")
             else s.ConsultationSerializer
         )
         return paginator.get_paginated_response(serializer(page, many=True).data)
@@ -89,7 +95,12 @@ class AnswerView(APIView):
         body = s.AnswerSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         consultation = services.answer(actor=request.user, consultation_id=pk, text=body.validated_data["answer"])
-        return Response(s.ConsultationStaffSerializer(consultation).data)
+        serializer = (
+            s.ConsultationStaffSerializer
+            if request.user.has_perm("bookings.view_donor_identity")
+            else s.ConsultationSerializer
+        )
+        return Response(serializer(consultation).data)
 
 
 class FaqView(APIView):

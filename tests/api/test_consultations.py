@@ -77,3 +77,43 @@ def test_only_staff_answer_and_visitors_cannot_list(people, client_for, anon):
         )
     assert anon.get("/api/consultations/").status_code == 401
     assert Consultation.objects.get().answer == ""
+
+
+def test_a_forged_x_real_ip_does_not_escape_the_limit(db, anon, settings):
+    settings.TRUST_X_REAL_IP = False
+    for n in range(10):
+        anon.post(
+            "/api/consultations/",
+            {"question": "q", "contact": "13812345678"},
+            format="json",
+            HTTP_X_REAL_IP=f"10.0.0.{n}",
+        )
+    response = anon.post(
+        "/api/consultations/", {"question": "q", "contact": "13812345678"}, format="json", HTTP_X_REAL_IP="10.9.9.9"
+    )
+    assert response.status_code == 429
+
+
+def test_behind_the_proxy_each_client_address_counts_apart(db, anon, settings):
+    settings.TRUST_X_REAL_IP = True
+    for _ in range(10):
+        anon.post(
+            "/api/consultations/", {"question": "q", "contact": "13812345678"}, format="json", HTTP_X_REAL_IP="10.0.0.1"
+        )
+    response = anon.post(
+        "/api/consultations/", {"question": "q", "contact": "13812345678"}, format="json", HTTP_X_REAL_IP="10.0.0.2"
+    )
+    assert response.status_code == 201
+
+
+def test_the_askers_phone_needs_identity_permission_too(people, client_for, anon):
+    from django.contrib.auth.models import Permission
+
+    anon.post("/api/consultations/", {"question": "Q1", "contact": "13812345678"}, format="json")
+    people.rita.user_permissions.add(Permission.objects.get(codename="manage_promotions"))
+    listing = client_for(people.rita).get("/api/consultations/").json()["results"]
+    assert listing and "contact" not in listing[0] and "13812345678" not in str(listing)
+    answer = client_for(people.rita).post(
+        f"/api/consultations/{listing[0]['id']}/answer/", {"answer": "A"}, format="json"
+    )
+    assert answer.status_code == 200 and "13812345678" not in answer.content.decode()

@@ -145,3 +145,11 @@ def test_an_unknown_room_is_not_a_slot(people, rooms, client_for):
     )
     assert response.status_code == 400
     assert response.json()["code"] == "not_a_slot"
+
+
+@pytest.mark.parametrize("reference", ["²", "9" * 25, "nobody", ""])
+def test_an_unknown_donor_reference_is_a_400(people, rooms, client_for, reference):
+    response = book(client_for(people.sam), rooms[0], f.at(f.tomorrow(), "09:00"), donor=reference)
+    assert response.status_code == 400
+    assert response.json()["code"] in {"unknown_donor", "invalid"}
+    assert not Booking.objects.exists()

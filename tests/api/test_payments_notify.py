@@ -143,6 +143,16 @@ def test_a_stale_or_future_timestamp_is_refused(order, network, offset):
     assert_unchanged(order)
 
 
+@pytest.mark.parametrize("stamp", ["9" * 400, "١٢٣٤٥٦٧٨٩٠", "-1", "1e10", " 1700000000"])
+def test_a_malformed_timestamp_is_refused_not_a_500(order, network, stamp):
+    headers, body = wx.notification(wx.transaction(order.reference, order.amount_fen))
+    headers["Wechatpay-Timestamp"] = stamp
+    response = post(headers, body)
+    assert response.status_code == 403
+    assert response.json()["code"] == "stale_timestamp"
+    assert_unchanged(order)
+
+
 def test_a_replay_after_five_minutes_is_refused(order, network, monkeypatch):
     headers, body = wx.notification(wx.transaction(order.reference, order.amount_fen))
     later = time.time() + 301

@@ -136,10 +136,11 @@ class WeChatPayNative:
             raise NotificationRefused("WeChat Pay is not configured here.", code="not_configured")
         if headers.get("Wechatpay-Serial", "") != settings.WECHATPAY_PUBLIC_KEY_ID:
             raise NotificationRefused("Unknown Wechatpay-Serial.", code="unknown_serial")
-        try:
-            timestamp = int(headers.get("Wechatpay-Timestamp", ""))
-        except ValueError:
-            raise NotificationRefused("Missing or bad Wechatpay-Timestamp.", code="stale_timestamp") from None
+        raw_timestamp = headers.get("Wechatpay-Timestamp", "")
+        # Unix seconds have 10 digits; a huge number would overflow the float arithmetic below.
+        if not (raw_timestamp.isascii() and raw_timestamp.isdigit() and len(raw_timestamp) <= 12):
+            raise NotificationRefused("Missing or bad Wechatpay-Timestamp.", code="stale_timestamp")
+        timestamp = int(raw_timestamp)
         now = time.time() if now is None else now
         if abs(now - timestamp) > MAX_CLOCK_SKEW_SECONDS:
             raise NotificationRefused("Wechatpay-Timestamp is too far from now.", code="stale_timestamp")
