@@ -1,7 +1,5 @@
 """Celery configuration: Redis broker, late acks, one periodic sweep driven by beat."""
 
-import os
-
 from clinic import env
 
 broker_url = env.string("CELERY_BROKER_URL") or env.string("REDIS_URL", "redis://127.0.0.1:6379/0")
@@ -33,6 +31,6 @@ task_publish_retry = False
 beat_schedule = {
     "sweep": {
         "task": "workflows.tasks.sweep",
-        "schedule": float(os.environ.get("SWEEP_INTERVAL_SECONDS", "30")),
+        "schedule": float(env.integer("SWEEP_INTERVAL_SECONDS", 30, minimum=1)),
     },
 }

@@ -238,7 +238,6 @@ BOOKING_HORIZON_DAYS = env.integer("BOOKING_HORIZON_DAYS", 60, minimum=1)
 DOOR_HELD_OPEN_SECONDS = env.integer("DOOR_HELD_OPEN_SECONDS", 120, minimum=5)
 # One deadline for connect, write and read-back of a relay command; the scan answers within 2 s.
 DOOR_COMMAND_DEADLINE_MS = env.integer("DOOR_COMMAND_DEADLINE_MS", 1500, minimum=100, maximum=1900)
-SWEEP_INTERVAL_SECONDS = env.integer("SWEEP_INTERVAL_SECONDS", 30, minimum=1)
 
 # Payments. "cashier" (default): orders are paid at the desk and confirmed by staff.
 # "wechat": WeChat Pay Native in public-key mode (no platform certificate download); every

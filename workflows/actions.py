@@ -31,7 +31,6 @@ from clinic.notifications.services import notify, notify_holders
 from workflows.flows import BookingFlow
 from workflows.models import BookingProcess
 
-OPEN_TASK_STATUSES = (STATUS.NEW, STATUS.ASSIGNED, STATUS.STARTED)
 REVIEW_KINDS = {"staff_review": "staff", "room_review": "room"}
 
 
@@ -52,6 +51,7 @@ class NotActive(Conflict):
 
 @contextmanager
 def _process_lock(process_pk: int) -> Iterator[None]:
+    """The process's row lock; its body runs in one transaction."""
     try:
         with BookingFlow.lock(process_pk):
             yield
@@ -83,14 +83,11 @@ def request_booking(*, actor: User, donor: User, room_id: int, start: datetime) 
 
 def tasks_for(user: User) -> QuerySet[Task]:
     """Open review tasks the user may do now: those his permissions allow, unclaimed or his."""
-    names = [
-        name
-        for name, node in (("staff_review", "bookings.review_donation"), ("room_review", "bookings.review_room"))
-        if user.has_perm(node)
+    flow_tasks = [
+        node for node in (BookingFlow.staff_review, BookingFlow.room_review) if user.has_perm(node._owner_permission)
     ]
-    if not names:
+    if not flow_tasks:
         return Task.objects.none()
-    flow_tasks = [getattr(BookingFlow, name) for name in names]
     mine_or_free = Q(status=STATUS.NEW) | Q(status__in=(STATUS.ASSIGNED, STATUS.STARTED), owner=user)
     return (
         Task.objects.filter(process__flow_class=BookingFlow, flow_task__in=flow_tasks)
@@ -132,7 +129,7 @@ def complete_review(
     if room_id is not None and kind != "room":
         raise Forbidden(_("Only the room review can move a booking to another room."), code="room_move_not_allowed")
     try:
-        with _process_lock(task.process_id), transaction.atomic():
+        with _process_lock(task.process_id):
             with task.activation() as activation:
                 task = activation.task
                 if task.status in (STATUS.DONE, STATUS.CANCELED):
@@ -179,7 +176,7 @@ def _end(
     process = current_process(booking)
     if process is None:
         return None
-    with _process_lock(process.pk), transaction.atomic():
+    with _process_lock(process.pk):
         process.refresh_from_db()
         booking.refresh_from_db()
         if process.status != PROCESS.NEW or booking.status not in expect or (when and not when(booking)):
@@ -200,8 +197,6 @@ def cancel_booking(*, booking_id: int, actor: User, reason: str = "") -> Booking
         raise Forbidden(_("You may not cancel this booking."))
     if booking.status == Status.IN_PROGRESS:
         raise Conflict(_("This session is in progress and cannot be cancelled."), code="in_progress")
-    if booking.status not in (Status.PENDING, Status.APPROVED):
-        raise NotActive(_("This booking is already %(status)s.") % {"status": booking.get_status_display()})
     done = _end(
         booking.pk,
         status=Status.CANCELLED,
@@ -230,7 +225,7 @@ def reschedule(*, booking_id: int, actor: User, room_id: int, start: datetime) -
     process = current_process(booking)
     if process is None:
         raise NotActive()
-    with _process_lock(process.pk), transaction.atomic():
+    with _process_lock(process.pk):
         process.refresh_from_db()
         booking.refresh_from_db()
         if process.status != PROCESS.NEW or booking.status not in (Status.PENDING, Status.APPROVED):
@@ -256,7 +251,7 @@ def _run_handle(booking: Booking, node: Any, expect: str, before: Any = None, **
     process = current_process(booking)
     if process is None:
         raise NotActive()
-    with _process_lock(process.pk), transaction.atomic():
+    with _process_lock(process.pk):
         booking.refresh_from_db()
         task = Task.objects.filter(process_id=process.pk, flow_task=node, status=STATUS.NEW).first()
         if task is None or booking.status != expect:
@@ -300,51 +295,46 @@ def close_session(*, booking_id: int, actor: User, reason: str = "") -> Booking:
 # --- timeouts (run by the periodic sweep; each is harmless to run twice) -------------------
 
 
+def _end_each(due: Any, **how: Any) -> int:
+    """End each due booking with `_end`; one a reviewer holds right now waits for the next sweep."""
+    done = 0
+    for pk in list(due.values_list("pk", flat=True)):
+        try:
+            done += _end(pk, **how) is not None
+        except Busy:
+            continue
+    return done
+
+
 def expire_unreviewed(now: datetime | None = None) -> int:
     """Reviews not finished by the slot's start → expired, room freed."""
     now = now or timezone.now()
-    due = Booking.objects.filter(status=Status.PENDING, start__lte=now).values_list("pk", flat=True)
-    done = 0
-    for pk in list(due):
-        try:
-            if _end(
-                pk,
-                status=Status.EXPIRED,
-                action="booking.expired",
-                actor=None,
-                reason="not reviewed before the slot started",
-                expect=(Status.PENDING,),
-                when=lambda b: b.start <= now,
-                tell="booking.expired",
-            ):
-                done += 1
-        except Busy:
-            continue  # a reviewer holds it right now; the next sweep looks again
-    return done
+    return _end_each(
+        Booking.objects.filter(status=Status.PENDING, start__lte=now),
+        status=Status.EXPIRED,
+        action="booking.expired",
+        actor=None,
+        reason="not reviewed before the slot started",
+        expect=(Status.PENDING,),
+        when=lambda b: b.start <= now,
+        tell="booking.expired",
+    )
 
 
 def mark_no_shows(now: datetime | None = None) -> int:
     """Approved but not scanned in by start + grace → no_show, room freed."""
     now = now or timezone.now()
     grace = timedelta(minutes=settings.CHECK_IN_GRACE_MINUTES)
-    due = Booking.objects.filter(status=Status.APPROVED, start__lte=now - grace).values_list("pk", flat=True)
-    done = 0
-    for pk in list(due):
-        try:
-            if _end(
-                pk,
-                status=Status.NO_SHOW,
-                action="booking.no_show",
-                actor=None,
-                reason="no door scan by the end of the grace period",
-                expect=(Status.APPROVED,),
-                when=lambda b: b.start + grace <= now,
-                tell="booking.no_show",
-            ):
-                done += 1
-        except Busy:
-            continue
-    return done
+    return _end_each(
+        Booking.objects.filter(status=Status.APPROVED, start__lte=now - grace),
+        status=Status.NO_SHOW,
+        action="booking.no_show",
+        actor=None,
+        reason="no door scan by the end of the grace period",
+        expect=(Status.APPROVED,),
+        when=lambda b: b.start + grace <= now,
+        tell="booking.no_show",
+    )
 
 
 def flag_overstays(now: datetime | None = None) -> list[int]:

@@ -74,7 +74,6 @@ class BookingListView(APIView):
                 raise Forbidden("Your account cannot book collection slots.")
             donor = request.user
         booking = actions.request_booking(actor=request.user, donor=donor, room_id=data["room"], start=data["start"])
-        booking = services.get_visible(request.user, booking.pk) if services.can_see(request.user, booking) else booking
         return Response(s.booking_data(request.user, booking), status=status.HTTP_201_CREATED)
 
 
@@ -95,7 +94,7 @@ class CancelBookingView(APIView):
         body = CancelSerializer(data=request.data or {})
         body.is_valid(raise_exception=True)
         booking = actions.cancel_booking(booking_id=pk, actor=request.user, reason=body.validated_data["reason"])
-        return Response(s.booking_data(request.user, services.get_visible(request.user, booking.pk)))
+        return Response(s.booking_data(request.user, booking))
 
 
 class RescheduleBookingView(APIView):

@@ -14,6 +14,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from api.permissions import has_perm
+from api.qr import qr_image_response
 from api.serializers.bookings import BookingSerializer, booking_data
 from clinic.audit import services as audit
 from clinic.errors import Invalid
@@ -60,18 +61,6 @@ class ManualOpenView(APIView):
         return Response({"room": room.pk, "action": "unlocked"})
 
 
-def _image_response(data: str, image_format: str, filename: str) -> HttpResponse:
-    if image_format == "svg":
-        response = HttpResponse(qr.svg(data), content_type="image/svg+xml")
-    elif image_format == "png":
-        response = HttpResponse(qr.png(data), content_type="image/png")
-    else:
-        raise Invalid("format must be png or svg.", fields={"format": ["Choose png or svg."]})
-    response["Content-Disposition"] = f'inline; filename="{filename}.{image_format}"'
-    response["Cache-Control"] = "no-store"
-    return response
-
-
 class DoorQrView(APIView):
     permission_classes = [has_perm("rooms.manage_rooms")]
 
@@ -81,7 +70,7 @@ class DoorQrView(APIView):
     )
     def get(self, request, pk: int):
         room = get_object_or_404(Room, pk=pk)
-        response = _image_response(qr.door_url(room), request.query_params.get("format", "png"), f"door-{room.pk}")
+        response = qr_image_response(qr.door_url(room), request.query_params.get("format", "png"), f"door-{room.pk}")
         audit.record("room.door_qr_downloaded", actor=request.user, obj=room)
         return response
 

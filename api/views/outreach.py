@@ -12,7 +12,7 @@ from rest_framework.views import APIView
 from api.pagination import Pagination, paginated
 from api.permissions import has_perm
 from api.serializers import outreach as s
-from clinic.errors import Forbidden, NotFound
+from clinic.errors import Forbidden
 from clinic.outreach import services
 
 
@@ -53,6 +53,13 @@ def _client_ip(request) -> str | None:
     return request.META.get("REMOTE_ADDR")
 
 
+def consultation_data(user, consultation) -> dict:
+    """Staff who may see identities also get the asker and his phone."""
+    if user.has_perm("outreach.manage_promotions") and user.has_perm("bookings.view_donor_identity"):
+        return s.ConsultationStaffSerializer(consultation).data
+    return s.ConsultationSerializer(consultation).data
+
+
 class ConsultationsView(APIView):
     permission_classes = [AllowAny]
 
@@ -70,14 +77,7 @@ class ConsultationsView(APIView):
             items = items.filter(answered_at__isnull=True)
         paginator = Pagination()
         page = paginator.paginate_queryset(items, request, view=self)
-        # The asker's phone is identity: it needs view_donor_identity as well.
-        serializer = (
-            s.ConsultationStaffSerializer
-            if request.user.has_perm("outreach.manage_promotions")
-            and request.user.has_perm("bookings.view_donor_identity")
-            else s.ConsultationSerializer
-        )
-        return paginator.get_paginated_response(serializer(page, many=True).data)
+        return paginator.get_paginated_response([consultation_data(request.user, c) for c in page])
 
     @extend_schema(request=s.AskSerializer, responses={201: s.ConsultationSerializer})
     def post(self, request):
@@ -95,12 +95,7 @@ class AnswerView(APIView):
         body = s.AnswerSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         consultation = services.answer(actor=request.user, consultation_id=pk, text=body.validated_data["answer"])
-        serializer = (
-            s.ConsultationStaffSerializer
-            if request.user.has_perm("bookings.view_donor_identity")
-            else s.ConsultationSerializer
-        )
-        return Response(serializer(consultation).data)
+        return Response(consultation_data(request.user, consultation))
 
 
 class FaqView(APIView):
@@ -109,6 +104,3 @@ class FaqView(APIView):
     @extend_schema(responses={200: s.FaqSerializer(many=True)})
     def get(self, request):
         return Response(s.FaqSerializer(services.faq(), many=True).data)
-
-
-__all__ = ["AnswerView", "ConsultationsView", "FaqView", "NotFound", "PromotionsView"]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from django.core.exceptions import RequestDataTooBig
-from django.http import HttpResponse
 from drf_spectacular.utils import OpenApiParameter, OpenApiTypes, extend_schema
 from rest_framework import status
 from rest_framework.negotiation import BaseContentNegotiation
@@ -14,11 +13,11 @@ from rest_framework.views import APIView
 from api.errors import domain_status
 from api.pagination import Pagination, paginated
 from api.permissions import has_perm
+from api.qr import qr_image_response
 from api.serializers import payments as s
-from clinic.errors import Conflict, DomainError, Invalid, NotFound
+from clinic.errors import Conflict, DomainError, NotFound
 from clinic.payments import services
 from clinic.payments.models import FeeItem, PaymentOrder
-from clinic.rooms import qr
 
 MANAGE = "payments.manage_payments"
 
@@ -141,16 +140,7 @@ class PaymentQrView(APIView):
         order = services.get_visible(request.user, pk)
         if order.status != PaymentOrder.Status.PENDING or not order.code_url:
             raise Conflict(f"This order is {order.status}; there is nothing to pay.", code="order_not_pending")
-        image_format = request.query_params.get("format", "png")
-        if image_format == "svg":
-            response = HttpResponse(qr.svg(order.code_url), content_type="image/svg+xml")
-        elif image_format == "png":
-            response = HttpResponse(qr.png(order.code_url), content_type="image/png")
-        else:
-            raise Invalid("format must be png or svg.", fields={"format": ["Choose png or svg."]})
-        response["Content-Disposition"] = f'inline; filename="payment-{order.pk}.{image_format}"'
-        response["Cache-Control"] = "no-store"
-        return response
+        return qr_image_response(order.code_url, request.query_params.get("format", "png"), f"payment-{order.pk}")
 
 
 class ConfirmPaymentView(APIView):

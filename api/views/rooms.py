@@ -70,16 +70,14 @@ class RoomDetailView(APIView):
         body.is_valid(raise_exception=True)
         changes = {k: v for k, v in body.validated_data.items() if k in request.data}
         room = services.update_room(actor=request.user, room=room, changes=changes)
-        return Response(room_data(request, Room.objects.select_related("relay").get(pk=room.pk)))
+        return Response(room_data(request, room))
 
 
 class RotateDoorTokenView(APIView):
-    permission_classes = [IsAuthenticated]
+    permission_classes = [ReadOrManageRooms]  # a POST: manage_rooms
 
     @extend_schema(request=None, responses={200: s.RoomStaffSerializer})
     def post(self, request, pk: int):
-        if not request.user.has_perm("rooms.manage_rooms"):
-            return Response({"detail": "You do not have permission to manage rooms.", "code": "permission_denied"}, 403)
         room = services.rotate_door_token(actor=request.user, room=get_object_or_404(Room, pk=pk))
         return Response(room_data(request, room))
 

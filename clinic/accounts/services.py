@@ -59,13 +59,17 @@ def _clean_id_number(id_number: str) -> str:
     return id_number.upper()
 
 
+def _username_taken() -> Invalid:
+    return Invalid(
+        gettext("That username is taken."),
+        code="username_taken",
+        fields={"username": [gettext("That username is taken.")]},
+    )
+
+
 def _check_username_free(username: str) -> None:
     if User.objects.filter(username__iexact=username).exists():
-        raise Invalid(
-            gettext("That username is taken."),
-            code="username_taken",
-            fields={"username": [gettext("That username is taken.")]},
-        )
+        raise _username_taken()
 
 
 @transaction.atomic
@@ -107,11 +111,7 @@ def _new_user(*, username: str, password: str, role: str, email: str, phone: str
         with transaction.atomic():
             user.save()
     except IntegrityError:
-        raise Invalid(
-            gettext("That username is taken."),
-            code="username_taken",
-            fields={"username": [gettext("That username is taken.")]},
-        ) from None
+        raise _username_taken() from None
     user.groups.add(Group.objects.get(name=role))
     return user
 
@@ -197,21 +197,13 @@ def role_permissions() -> list[dict[str, Any]]:
 
 
 def _resolve_permissions(names: list[str]) -> list[Permission]:
-    found: list[Permission] = []
-    unknown: list[str] = []
+    wanted = Q(pk__in=[])
     for name in names:
         label, _, codename = name.partition(".")
-        permission = (
-            Permission.objects.filter(content_type__app_label=label, codename=codename)
-            .select_related("content_type")
-            .first()
-            if label and codename
-            else None
-        )
-        if permission is None:
-            unknown.append(name)
-        else:
-            found.append(permission)
+        wanted |= Q(content_type__app_label=label, codename=codename)
+    known = {permission_name(p): p for p in Permission.objects.filter(wanted).select_related("content_type")}
+    found = [known[name] for name in names if name in known]
+    unknown = [name for name in names if name not in known]
     if unknown:
         raise Invalid(
             gettext("Unknown permissions: %(names)s.") % {"names": ", ".join(unknown)},

@@ -15,7 +15,7 @@ from clinic.accounts import roles
 from clinic.accounts.models import User
 from clinic.accounts.validators import normalize_phone
 from clinic.audit import services as audit
-from clinic.errors import Conflict, Invalid, Locked
+from clinic.errors import Conflict, Invalid, Locked, NotFound
 from clinic.notifications.models import Notification
 from clinic.notifications.services import notify
 from clinic.outreach.models import VISITOR, Consultation, FaqEntry, Promotion
@@ -99,10 +99,13 @@ def push_if_due(promotion: Promotion, now: datetime | None = None) -> int:
     """Notify every user of the audience once, when the item is live. Visitors have no inbox:
     they see `visitor` items on the lobby page."""
     now = now or timezone.now()
-    if not Promotion.objects.filter(pk=promotion.pk).filter(_live(now)).exists():
-        return 0
     with transaction.atomic():
-        if not Promotion.objects.filter(pk=promotion.pk, pushed_at__isnull=True).update(pushed_at=now):
+        # Live and not yet pushed, claimed in one compare-and-set.
+        if (
+            not Promotion.objects.filter(pk=promotion.pk, pushed_at__isnull=True)
+            .filter(_live(now))
+            .update(pushed_at=now)
+        ):
             return 0
         groups = [a for a in promotion.audience if a != VISITOR]
         users = User.objects.filter(is_active=True, groups__name__in=groups).distinct()
@@ -164,8 +167,6 @@ def answer(*, actor: User, consultation_id: int, text: str) -> Consultation:
     ):
         if Consultation.objects.filter(pk=consultation_id).exists():
             raise Conflict(_("This question has already been answered."), code="already_answered")
-        from clinic.errors import NotFound
-
         raise NotFound(_("No such question."))
     consultation = Consultation.objects.select_related("asker").get(pk=consultation_id)
     audit.record("consultation.answered", actor=actor, obj=consultation)

@@ -237,9 +237,8 @@ def confirm_at_desk(*, order_id: int, actor: User, note: str = "") -> PaymentOrd
         raise OrderNotPending(f"This order is {order.status}; do not take the money again.")
     if note:
         audit.record("payment.desk_note", actor=actor, obj=order, reason=note)
-    if order.provider != PaymentOrder.Provider.CASHIER:
-        # Paid at the desk: its WeChat Pay QR must not take the money a second time.
-        _close_claimed(order, reason="paid at the desk")
+    # Paid at the desk: a WeChat Pay QR of this order must not take the money a second time.
+    _close_claimed(order, reason="paid at the desk")
     return order
 
 
@@ -254,8 +253,7 @@ def close_unpaid_orders(now: datetime | None = None) -> int:
         order = _close(pk, now=now, reason="not paid in time, or its booking is over")
         if order is not None:
             closed += 1
-            if order.provider != PaymentOrder.Provider.CASHIER:
-                _close_claimed(order, reason="not paid in time")
+            _close_claimed(order, reason="not paid in time")
     return closed
 
 
