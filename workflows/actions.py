@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
+from django.db import DatabaseError, transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -49,14 +49,24 @@ class NotActive(Conflict):
     default_message = gettext_lazy("This booking is already over.")
 
 
+def _lock_failure(exc: FlowLockFailed) -> Exception:
+    """Viewflow reports every database error on taking the lock as FlowLockFailed. Only a lock
+    wait that timed out (SQLSTATE 55P03) means someone else holds the booking; anything else
+    (a dropped connection) is the database's failure, answered as such (503)."""
+    error = exc.__context__
+    if isinstance(error, DatabaseError) and getattr(error.__cause__, "sqlstate", "55P03") != "55P03":
+        return error
+    return Busy()
+
+
 @contextmanager
 def _process_lock(process_pk: int) -> Iterator[None]:
     """The process's row lock; its body runs in one transaction."""
     try:
         with BookingFlow.lock(process_pk):
             yield
-    except FlowLockFailed:
-        raise Busy() from None
+    except FlowLockFailed as exc:
+        raise _lock_failure(exc) from None
 
 
 def current_process(booking: Booking) -> BookingProcess | None:
@@ -72,9 +82,12 @@ def review_kind(task: Task) -> str | None:
 
 def request_booking(*, actor: User, donor: User, room_id: int, start: datetime) -> Booking:
     """A donor (or staff on his behalf) books a slot and a room; both reviews open at once."""
-    with transaction.atomic():
-        booking = booking_services.create_booking(donor=donor, room_id=room_id, start=start, actor=actor)
-        BookingFlow.start.run(booking=booking)
+    try:
+        with transaction.atomic():
+            booking = booking_services.create_booking(donor=donor, room_id=room_id, start=start, actor=actor)
+            BookingFlow.start.run(booking=booking)
+    except FlowLockFailed as exc:
+        raise _lock_failure(exc) from None
     return booking
 
 
