@@ -6,13 +6,14 @@ lock while it reads and changes the booking, so racing requests apply one after 
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import DatabaseError, transaction
+from django.db import DatabaseError, connection, transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -28,6 +29,7 @@ from clinic.bookings import services as booking_services
 from clinic.bookings.models import ACTIVE_STATUSES, Booking, Status
 from clinic.errors import Conflict, Forbidden, NotFound
 from clinic.notifications.services import notify, notify_holders
+from clinic.rawsql import Columns
 from workflows.flows import BookingFlow
 from workflows.models import BookingProcess
 
@@ -260,33 +262,69 @@ def reschedule(*, booking_id: int, actor: User, room_id: int, start: datetime) -
 # --- the door -----------------------------------------------------------------------------
 
 
-def _run_handle(booking: Booking, node: Any, expect: str, before: Any = None, **kwargs: Any) -> Booking:
-    process = current_process(booking)
-    if process is None:
-        raise NotActive()
-    with _process_lock(process.pk):
-        booking.refresh_from_db()
-        task = Task.objects.filter(process_id=process.pk, flow_task=node, status=STATUS.NEW).first()
-        if task is None or booking.status != expect:
+_TASK = Columns(Task, "t", [field.attname for field in Task._meta.concrete_fields])
+
+
+@functools.cache
+def _due_task_sql(vendor: str) -> str:
+    # Identifiers come from the models' metadata, quoted; every value is a parameter.
+    bookings = connection.ops.quote_name(Booking._meta.db_table)
+    return " ".join(
+        [
+            f"SELECT {_TASK.sql()} FROM {_TASK.table()}",  # noqa: S608
+            "WHERE t.process_id = %s AND t.flow_task = %s AND t.status = %s",
+            f"AND EXISTS (SELECT 1 FROM {bookings} b WHERE b.id = %s AND b.status = %s)",  # noqa: S608
+        ]
+    )
+
+
+def _due_task(process_pk: int, node: Any, booking_pk: int, expect: str) -> Task | None:
+    """The process's open task for `node`, if the booking is still `expect`: one query on the
+    door's way to the lock relay, written as SQL (see clinic.rawsql)."""
+    flow_task = Task._meta.get_field("flow_task").get_prep_value(node)
+    with connection.cursor() as cursor:
+        cursor.execute(_due_task_sql(connection.vendor), [process_pk, flow_task, STATUS.NEW, booking_pk, expect])
+        row = cursor.fetchone()
+    return _TASK.instance(row) if row is not None else None
+
+
+def _run_handle(
+    booking: Booking, node: Any, expect: str, before: Any = None, process_pk: int | None = None, **kwargs: Any
+) -> Booking:
+    """Run the door step `node` on the booking's open process (`process_pk` when the caller
+    already read it). Under the process lock one query checks both that the step is due and
+    that the booking is still `expect`; then `before` (the door unlock), then the step."""
+    if process_pk is None:
+        process = current_process(booking)
+        if process is None:
+            raise NotActive()
+        process_pk = process.pk
+    with _process_lock(process_pk):
+        task = _due_task(process_pk, node, booking.pk, expect)
+        if task is None:
+            booking.refresh_from_db()
             raise Conflict(
                 _("This booking is %(status)s.") % {"status": booking.get_status_display()}, code="wrong_state"
             )
         if before is not None:
             before()
         node.run(task, **kwargs)
-    booking.refresh_from_db()
-    return booking
+    # Read afresh, whole (the caller's copy may hold only some fields), with what the booking's
+    # answer shows: room name, donor code (and identity for staff).
+    return Booking.objects.select_related("room", "donor__donor_profile").get(pk=booking.pk)
 
 
-def check_in(*, booking: Booking, actor: User, before: Any = None) -> Booking:
+def check_in(*, booking: Booking, actor: User, before: Any = None, process_pk: int | None = None) -> Booking:
     """The first door scan: the session begins. `before` (the door unlock) runs inside the same
     locked transaction first: if it fails, nothing changes."""
-    return _run_handle(booking, BookingFlow.check_in, Status.APPROVED, actor=actor, before=before)
+    return _run_handle(
+        booking, BookingFlow.check_in, Status.APPROVED, actor=actor, before=before, process_pk=process_pk
+    )
 
 
-def check_out(*, booking: Booking, actor: User) -> Booking:
+def check_out(*, booking: Booking, actor: User, process_pk: int | None = None) -> Booking:
     """The second door scan: the session ends and the booking is completed."""
-    return _run_handle(booking, BookingFlow.check_out, Status.IN_PROGRESS, actor=actor)
+    return _run_handle(booking, BookingFlow.check_out, Status.IN_PROGRESS, actor=actor, process_pk=process_pk)
 
 
 def close_session(*, booking_id: int, actor: User, reason: str = "") -> Booking:

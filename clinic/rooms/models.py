@@ -15,8 +15,8 @@ def new_door_token() -> str:
 
 
 class RelayModule(models.Model):
-    """One Modbus TCP relay board. Its row is locked while a command is sent to it, so that
-    commands from any process or host never interleave on the board."""
+    """One Modbus TCP relay board. A lock on the module is held while a command is sent to it
+    (workflows.doors.board_lock), so that commands from any process or host never interleave."""
 
     class Mode(models.TextChoices):
         FLASH = "flash", _("hardware-timed pulse")

@@ -98,3 +98,40 @@ def test_scans_queued_behind_a_frozen_board_each_get_their_503_within_the_deadli
     sim.set_frozen(False)
     time.sleep(0.3)
     assert sim.history == []
+
+
+def test_the_board_is_free_for_the_next_door_as_soon_as_a_command_is_done(people, sim, monkeypatch):
+    """The lock on a board covers the command only, not the rest of the scan's transaction: a scan
+    whose bookkeeping is slow after its door opened does not hold up a door on the same board."""
+    from clinic.bookings import services as booking_services
+
+    relay = RelayModule.objects.create(host="127.0.0.1", port=sim.port, unit=1)
+    slow_room, quick_room = (f.room(f"Room {n}", coil=n, relay=relay, pulse_ms=2000) for n in range(2))
+    for room in (slow_room, quick_room):
+        open_all_day(room)
+    slow = approved_booking(people, slow_room, current_slot(), donor=people.alice)
+    approved_booking(people, quick_room, current_slot(), donor=people.bob)
+
+    set_status = booking_services.set_status
+
+    def slow_bookkeeping(booking, *args, **kwargs):
+        if booking.pk == slow.pk:
+            time.sleep(1.5)  # after the relay command, inside the scan's transaction
+        return set_status(booking, *args, **kwargs)
+
+    monkeypatch.setattr(booking_services, "set_status", slow_bookkeeping)
+    results: dict = {}
+    threads = [
+        scan_in_thread(people.alice, slow_room.door_token, results, "slow"),
+        scan_in_thread(people.bob, quick_room.door_token, results, "quick", start_after=0.4),
+    ]
+    for thread in threads:
+        thread.join(timeout=30)
+
+    assert results["slow"][0] == "ok" and results["quick"][0] == "ok", results
+    assert results["slow"][1] > 1.5
+    # Queued behind the first scan's transaction it would take over a second.
+    assert results["quick"][1] < 0.8, results["quick"]
+    coils_on = [event.relay for event in sim.history if event.on]
+    assert coils_on == [slow_room.coil, quick_room.coil]
+    assert set(Booking.objects.filter(room__relay=relay).values_list("status", flat=True)) == {"in_progress"}

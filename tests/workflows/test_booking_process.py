@@ -271,10 +271,10 @@ def test_no_show(people, booking, client_for, settings):
 def test_check_in_and_out_complete_the_process(people, booking, client_for):
     approve(client_for(people.sam), task_id(booking, "staff_review"))
     approve(client_for(people.rita), task_id(booking, "room_review"))
-    actions.check_in(booking=booking, actor=people.alice)
-    assert booking.status == "in_progress"
-    actions.check_out(booking=booking, actor=people.alice)
-    assert booking.status == "completed"
+    checked_in = actions.check_in(booking=booking, actor=people.alice)
+    assert checked_in.status == "in_progress" == Booking.objects.get(pk=booking.pk).status
+    finished = actions.check_out(booking=booking, actor=people.alice)
+    assert finished.status == "completed" == Booking.objects.get(pk=booking.pk).status
     assert_finished(booking)
     assert booking.processes.get().status == "DONE"
 

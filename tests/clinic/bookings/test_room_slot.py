@@ -2,9 +2,14 @@
 
 from datetime import timedelta
 
+import pytest
+
 from clinic.bookings.availability import room_slot, slots_on
 from clinic.rooms.models import Closure, Opening
 from tests import factories as f
+
+# room_slot is hand-written SQL (clinic.rawsql): run on SQLite too.
+pytestmark = pytest.mark.db_sensitive
 
 
 def test_it_agrees_with_the_engine_on_every_offered_slot(db):
