@@ -128,11 +128,19 @@ def _database(url: str) -> dict:
         options["connect_timeout"] = env.integer("DATABASE_CONNECT_TIMEOUT", 5, minimum=1)
         # A row lock that cannot be had within this time is a clear error, never a hang.
         options["options"] = f"-c lock_timeout={env.integer('DATABASE_LOCK_TIMEOUT_MS', 10000, minimum=100)}"
-        # A per-process pool of open connections (Django's psycopg pool): a request no longer
-        # pays for a new PostgreSQL connection. DATABASE_POOL_MAX=0 turns it off.
-        pool_max = env.integer("DATABASE_POOL_MAX", 0, minimum=0, maximum=200)
+        # A per-process pool of open connections (Django's psycopg pool): a request does not pay
+        # for a new connection (about 3 ms), and at most DATABASE_POOL_MAX requests of a process
+        # use the database at once; the others wait up to DATABASE_POOL_TIMEOUT seconds for a
+        # connection, then get a 503. Each connection is checked as it is handed out, so a
+        # PostgreSQL restart fails no request. DATABASE_POOL_MAX=0 turns pooling off.
+        pool_max = env.integer("DATABASE_POOL_MAX", 8, minimum=0, maximum=200)
         if pool_max:
-            options["pool"] = {"min_size": 1, "max_size": pool_max, "timeout": 10}
+            options["pool"] = {
+                "min_size": 1,
+                "max_size": pool_max,
+                "timeout": env.integer("DATABASE_POOL_TIMEOUT", 10, minimum=1, maximum=60),
+            }
+            config["CONN_HEALTH_CHECKS"] = True  # with a pool: psycopg_pool's check on getconn
     else:
         raise ImproperlyConfigured(f"DATABASE_URL uses {engine}; only PostgreSQL and SQLite are supported")
     return config
