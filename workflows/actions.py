@@ -116,7 +116,7 @@ def record_review_decision(
     activation: Any, *, kind: str, decision: str, comment: str, room_id: int | None, actor: User
 ) -> Booking:
     """Write a review's outcome on the booking and the task (under the process lock)."""
-    booking = Booking.objects.select_related("donor").get(pk=activation.process.booking_id)
+    booking = Booking.objects.select_related("room", "donor__donor_profile").get(pk=activation.process.booking_id)
     old_room = booking.room_id
     booking_services.apply_review(booking, kind=kind, decision=decision, comment=comment, room_id=room_id)
     activation.task.data = {**(activation.task.data or {}), "decision": decision, "comment": comment}
@@ -164,8 +164,8 @@ def complete_review(
                 activation.execute()
     except TransitionNotAllowed:
         raise TaskDone() from None
-    booking.refresh_from_db()
-    return booking
+    # As it now stands, with what its answer shows (room name, donor code and identity).
+    return Booking.objects.select_related("room", "donor__donor_profile").get(pk=booking.pk)
 
 
 # --- ending a booking early ---------------------------------------------------------------

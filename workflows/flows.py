@@ -27,7 +27,7 @@ REVIEW_SUMMARY = (
 
 def booking_of(activation: Any) -> Booking:
     # Re-read under the lock: the process object may carry a stale cached booking.
-    return Booking.objects.select_related("room", "donor").get(pk=activation.process.booking_id)
+    return Booking.objects.select_related("room", "donor__donor_profile").get(pk=activation.process.booking_id)
 
 
 class BookingFlow(flow.Flow):
