@@ -124,19 +124,19 @@ def notify_holders(
 def enqueue(ids: list[int]) -> None:
     """Hand the rows to the workers. A broker that is down costs at most one short publish
     timeout (celeryconfig) and is logged, never raised: the rows stay for the sweep."""
-    from clinic.notifications.tasks import deliver  # tasks import this module
+    from clinic.notifications.tasks import deliver_batch  # tasks import this module
 
     global _broker_down_until
+    if not ids:
+        return
     if time.monotonic() < _broker_down_until:
         logger.info("broker recently unavailable; %d notification(s) left for the sweep", len(ids))
         return
-    for n, pk in enumerate(ids):
-        try:
-            deliver.delay(pk)
-        except Exception as exc:
-            _broker_down_until = time.monotonic() + BROKER_BACKOFF_S
-            logger.warning("broker unavailable (%s); %d notification(s) left for the sweep", exc, len(ids) - n)
-            return
+    try:
+        deliver_batch.delay(list(ids))  # one message for the rows of one commit
+    except Exception as exc:
+        _broker_down_until = time.monotonic() + BROKER_BACKOFF_S
+        logger.warning("broker unavailable (%s); %d notification(s) left for the sweep", exc, len(ids))
 
 
 # --- delivering -----------------------------------------------------------------------------

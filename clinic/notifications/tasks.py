@@ -1,4 +1,4 @@
-"""Celery tasks of the notifications: delivering one notification, by primary key."""
+"""Celery tasks of the notifications: delivering the notifications one commit wrote, by primary key."""
 
 from __future__ import annotations
 
@@ -7,10 +7,22 @@ from celery import shared_task
 from clinic.notifications import services
 
 
+def _redelivered(task) -> bool:
+    return bool((task.request.delivery_info or {}).get("redelivered"))
+
+
+@shared_task(name="clinic.notifications.tasks.deliver_batch", bind=True)
+def deliver_batch(self, notification_ids: list[int]) -> int:
+    """The rows one notify() call wrote (a booking request tells every reviewer): one message,
+    one task, whatever their number. Run twice (a redelivered message), each row is sent once:
+    it is claimed first. A message redelivered because its worker was lost mid-run also sends
+    the outward copies that run may not have sent (see services.deliver). A push that fails
+    stops the batch; the rows not delivered wait for the sweep."""
+    redelivered = _redelivered(self)
+    return sum(services.deliver(pk, redelivered=redelivered) for pk in notification_ids)
+
+
 @shared_task(name="clinic.notifications.tasks.deliver", bind=True)
 def deliver(self, notification_id: int) -> bool:
-    """Run twice (a redelivered message), it sends once: the row is claimed first. A message
-    redelivered because its worker was lost mid-run also sends the outward copies that run may
-    not have sent (see services.deliver)."""
-    redelivered = bool((self.request.delivery_info or {}).get("redelivered"))
-    return services.deliver(notification_id, redelivered=redelivered)
+    """One row (messages published before batches existed still name this task)."""
+    return services.deliver(notification_id, redelivered=_redelivered(self))

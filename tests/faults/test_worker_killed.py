@@ -21,7 +21,7 @@ from tests.realtime.support import celery_broker, channel_layers, service_env, w
 
 pytestmark = [pytest.mark.celery, pytest.mark.redis, pytest.mark.django_db(transaction=True)]
 
-TASK = "clinic.notifications.tasks.deliver"
+TASK = "clinic.notifications.tasks.deliver_batch"
 
 
 def test_a_delivery_killed_mid_task_runs_again_and_sends_once(committed, private_redis, tmp_path, settings):

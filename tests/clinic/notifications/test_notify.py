@@ -55,12 +55,13 @@ def test_rows_belong_to_the_callers_transaction(people, booking):
 
 def test_it_enqueues_primary_keys_after_commit_only(people, booking, monkeypatch, django_capture_on_commit_callbacks):
     sent = []
-    monkeypatch.setattr("clinic.notifications.tasks.deliver.delay", lambda *args: sent.append(args))
+    monkeypatch.setattr("clinic.notifications.tasks.deliver_batch.delay", lambda *args: sent.append(args))
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
-        rows = services.notify_holders("bookings.review_donation", "booking.requested", booking=booking)
+        rows = services.notify([people.alice, people.bob], "booking.approved", booking=booking)
         assert sent == []
     assert len(callbacks) == 1
-    assert sent == [(row.pk,) for row in rows]
+    assert len(rows) == 2
+    assert sent == [([row.pk for row in rows],)]  # one message for the commit's rows
 
 
 def test_it_skips_inactive_people_and_refuses_unknown_kinds(people, booking):
