@@ -520,12 +520,15 @@ def arm(plan: list[tuple[int, int, datetime]], staff_id: int, manager_id: int) -
 
 
 def arm_all(plan: list[tuple[int, int, datetime]], staff_id: int, manager_id: int) -> None:
-    """arm() in ARM_PROCESSES forked processes (the database connection is closed before forking)."""
+    """arm() in ARM_PROCESSES forked processes (the database connection and its pool are closed
+    before forking: a child must never share the parent's sockets)."""
     import multiprocessing
 
-    from django.db import connections
+    from django.db import connection, connections
 
     connections.close_all()
+    if connection.settings_dict["OPTIONS"].get("pool"):
+        connection.close_pool()
     slices = [plan[k::ARM_PROCESSES] for k in range(ARM_PROCESSES)]
     with multiprocessing.get_context("fork").Pool(ARM_PROCESSES) as pool:
         done = pool.starmap(arm, [(part, staff_id, manager_id) for part in slices])
