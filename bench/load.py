@@ -852,6 +852,11 @@ def run(config: Config, *, on_tick: Callable[[float, dict], None] | None = None)
     try:
         boards = start_boards(tmp)
         world = make_world(config, [board.port for board in boards])
+        # Statistics for the planner, as a database in service has them: this one was filled in
+        # seconds, before autovacuum's first ANALYZE, and plans made on empty-table estimates
+        # scan whole tables (task lookups of Viewflow's joins among them).
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE")
         port = free_port()
         connection.close()
         processes = start_processes(config, tmp, redis.url, port)

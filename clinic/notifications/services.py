@@ -107,12 +107,11 @@ def holders(permission: str) -> QuerySet[User]:
     Being a superuser does not count: a superuser is notified only through a role."""
     app_label, _, codename = permission.partition(".")
     granted = Permission.objects.filter(content_type__app_label=app_label, codename=codename)
-    return (
-        User.objects.filter(is_active=True)
-        .filter(Q(groups__permissions__in=granted) | Q(user_permissions__in=granted))
-        .distinct()
-        .order_by("pk")
-    )
+    # Two indexed subqueries on the link tables; an OR across both joins (with DISTINCT) would
+    # scan the users.
+    through_roles = User.groups.through.objects.filter(group__permissions__in=granted).values("user_id")
+    directly = User.user_permissions.through.objects.filter(permission__in=granted).values("user_id")
+    return User.objects.filter(is_active=True).filter(Q(pk__in=through_roles) | Q(pk__in=directly)).order_by("pk")
 
 
 def notify_holders(
