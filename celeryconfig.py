@@ -34,3 +34,9 @@ beat_schedule = {
         "schedule": float(env.integer("SWEEP_INTERVAL_SECONDS", 30, minimum=1)),
     },
 }
+
+# Celery's Django fix-up closes the database connection around every task, and in a prefork
+# child also its connection pool: a new PostgreSQL session per task. Here it closes them only
+# every 1,000 tasks; between tasks the connection goes back to the child's pool (clinic.celery),
+# checked as it is handed out again, as for web requests.
+CELERY_DB_REUSE_MAX = 1000
