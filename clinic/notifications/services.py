@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
+import threading
 import time
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
-from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.conf import settings
 from django.contrib.auth.models import Permission
@@ -145,9 +146,39 @@ async def _group_send(group: str, message: dict[str, Any]) -> None:
     await asyncio.wait_for(get_channel_layer().group_send(group, message), timeout=PUSH_TIMEOUT_S)
 
 
+class _PushLoop:
+    """One event loop in a daemon thread, per process, for the channel-layer sends of synchronous
+    code (Celery tasks, the sweep). async_to_sync would start a thread and a loop for every
+    push, and the channel layer a Redis connection for every loop; here they are made once.
+    A forked child (Celery's pool processes) starts its own."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._pid = 0
+
+    def run(self, coroutine: Any, timeout: float) -> Any:
+        return asyncio.run_coroutine_threadsafe(coroutine, self._running()).result(timeout)
+
+    def _running(self) -> asyncio.AbstractEventLoop:
+        with self._lock:
+            if self._loop is None or self._pid != os.getpid() or not self._loop.is_running():
+                loop = asyncio.new_event_loop()
+                started = threading.Event()
+                loop.call_soon(started.set)
+                threading.Thread(target=loop.run_forever, name="channel-layer-push", daemon=True).start()
+                started.wait(5)
+                self._loop, self._pid = loop, os.getpid()
+            return self._loop
+
+
+_push_loop = _PushLoop()
+
+
 def push(notification: Notification) -> None:
     message = {"type": "notification.push", "notification": payload(notification)}
-    async_to_sync(_group_send)(group_name(notification.recipient_id), message)
+    # The send has its own PUSH_TIMEOUT_S; the extra second covers handing it to the loop.
+    _push_loop.run(_group_send(group_name(notification.recipient_id), message), PUSH_TIMEOUT_S + 1)
 
 
 def send_outward(notification: Notification) -> None:
