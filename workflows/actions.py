@@ -107,7 +107,7 @@ def tasks_for(user: User) -> QuerySet[Task]:
     return (
         Task.objects.filter(process__flow_class=BookingFlow, flow_task__in=flow_tasks)
         .filter(mine_or_free)
-        .select_related("process")
+        .select_related("process__bookingprocess")
         .order_by("created", "pk")
     )
 

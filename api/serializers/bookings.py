@@ -63,7 +63,14 @@ class BookingListQuerySerializer(serializers.Serializer):
     room = serializers.IntegerField(required=False, min_value=1)
 
 
+def _serializer_class(user) -> type[BookingSerializer]:
+    return BookingWithIdentitySerializer if user.has_perm("bookings.view_donor_identity") else BookingSerializer
+
+
 def booking_data(user, booking: Booking) -> dict:
-    if user.has_perm("bookings.view_donor_identity"):
-        return BookingWithIdentitySerializer(booking).data
-    return BookingSerializer(booking).data
+    return _serializer_class(user)(booking).data
+
+
+def bookings_data(user, bookings: list[Booking]) -> list[dict]:
+    """Many bookings through one serializer (its fields are built once, not once per booking)."""
+    return list(_serializer_class(user)(bookings, many=True).data)

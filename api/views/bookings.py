@@ -57,7 +57,7 @@ class BookingListView(APIView):
             bookings = bookings.filter(start__gte=day_start, start__lt=day_start + timedelta(days=1))
         paginator = Pagination()
         page = paginator.paginate_queryset(bookings, request, view=self)
-        return paginator.get_paginated_response([s.booking_data(request.user, b) for b in page])
+        return paginator.get_paginated_response(s.bookings_data(request.user, list(page)))
 
     @extend_schema(request=s.BookingCreateSerializer, responses={201: s.BookingSerializer})
     @transaction.atomic  # answer built before commit: a 503 (database gone) then means nothing changed

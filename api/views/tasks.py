@@ -9,7 +9,7 @@ from rest_framework.views import APIView
 
 from api.permissions import has_perm
 from api.serializers import tasks as s
-from api.serializers.bookings import booking_data
+from api.serializers.bookings import booking_data, bookings_data
 from clinic.bookings.models import Booking, Payment
 from workflows import actions
 
@@ -17,13 +17,13 @@ TASK_READERS = has_perm("bookings.view_all_bookings", "bookings.review_donation"
 REVIEWERS = has_perm("bookings.review_donation", "bookings.review_room", any_of=True)
 
 
-def task_data(user, task, booking: Booking) -> dict:
+def task_data(task, booking: Booking, shown: dict) -> dict:
     return {
         "id": task.pk,
         "kind": task.flow_task.name,
         "status": task.status,
         "created": task.created,
-        "booking": booking_data(user, booking),
+        "booking": shown,
         "awaiting_payment": task.flow_task.name == "staff_review" and booking.payment == Payment.PENDING,
     }
 
@@ -35,10 +35,10 @@ class TaskListView(APIView):
     def get(self, request):
         tasks = list(actions.tasks_for(request.user)[:500])
         ids = [task.process.bookingprocess.booking_id for task in tasks]
-        bookings = Booking.objects.select_related("room", "donor__donor_profile").in_bulk(ids)
-        return Response(
-            [task_data(request.user, task, bookings[task.process.bookingprocess.booking_id]) for task in tasks]
-        )
+        by_id = Booking.objects.select_related("room", "donor__donor_profile").in_bulk(ids)
+        bookings = [by_id[booking_id] for booking_id in ids]
+        shown = bookings_data(request.user, bookings)
+        return Response([task_data(*row) for row in zip(tasks, bookings, shown, strict=True)])
 
 
 class ApproveTaskView(APIView):
