@@ -12,7 +12,7 @@ from viewflow.workflow.lock import SelectForUpdateLock
 from clinic.audit import services as audit
 from clinic.bookings import services as booking_services
 from clinic.bookings.models import Booking, Review, Status
-from clinic.notifications.services import notify, notify_holders
+from clinic.notifications.services import holders, notify, notify_holders
 from workflows.models import BookingProcess
 from workflows.views import ReviewTaskView
 
@@ -113,8 +113,8 @@ class BookingFlow(flow.Flow):
             "closed_by_staff": closed_by_staff,
         }
         audit.record("booking.completed", actor=actor, obj=booking, data={"closed_by_staff": closed_by_staff})
-        notify([booking.donor], "booking.completed", booking=booking)
-        notify_holders("bookings.manage_bookings", "booking.completed", booking=booking)
+        # The donor and the staff who collect the sample: one notify call, one delivery message.
+        notify([booking.donor, *holders("bookings.manage_bookings")], "booking.completed", booking=booking)
 
     # --- who may open the task pages ------------------------------------------------------
 

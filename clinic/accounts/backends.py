@@ -38,7 +38,8 @@ class LockoutModelBackend(ModelBackend):
                 rows = Permission.objects.values_list(*names)
             else:
                 # A UNION of two indexed lookups; an OR across both joins would scan the tables.
-                own = Permission.objects.filter(user=user_obj).values_list(*names)
-                rows = own.union(Permission.objects.filter(group__user=user_obj).values_list(*names))
+                # (Unordered: SQLite refuses ORDER BY inside a compound statement.)
+                own = Permission.objects.filter(user=user_obj).order_by().values_list(*names)
+                rows = own.union(Permission.objects.filter(group__user=user_obj).order_by().values_list(*names))
             user_obj._perm_cache = {f"{app_label}.{codename}" for app_label, codename in rows}
         return user_obj._perm_cache

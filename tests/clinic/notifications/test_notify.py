@@ -73,6 +73,7 @@ def test_it_skips_inactive_people_and_refuses_unknown_kinds(people, booking):
     assert not Notification.objects.exists()
 
 
+@pytest.mark.db_sensitive  # holders() is hand-written SQL: run on SQLite too
 def test_holders_are_those_whose_role_or_own_permissions_hold_it(people):
     assert list(services.holders("bookings.review_donation")) == [people.sam]
     assert list(services.holders("bookings.review_room")) == [people.rita]
