@@ -30,6 +30,7 @@ from clinic.bookings.models import ACTIVE_STATUSES, Booking, Status
 from clinic.errors import Conflict, Forbidden, NotFound
 from clinic.notifications.services import notify, notify_holders
 from clinic.rawsql import Columns
+from workflows import flows
 from workflows.flows import BookingFlow
 from workflows.models import BookingProcess
 
@@ -161,7 +162,8 @@ def complete_review(
                 booking = record_review_decision(
                     activation, kind=kind, decision=decision, comment=comment, room_id=room_id, actor=user
                 )
-                activation.execute()
+                with flows.sharing(booking):  # join, decide, approved: no second read
+                    activation.execute()
     except TransitionNotAllowed:
         raise TaskDone() from None
     # As it now stands, with what its answer shows (room name, donor code and identity).

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextvars
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from django.utils import timezone
@@ -25,7 +28,26 @@ REVIEW_SUMMARY = (
 )
 
 
+# The booking as read (and changed) under the process lock by the step now running, shared with
+# the nodes that step sets off (join, decide, approved): they run under the same lock, so nobody
+# else can have changed it since.
+_booking_under_lock: contextvars.ContextVar[Booking | None] = contextvars.ContextVar("booking_under_lock", default=None)
+
+
+@contextmanager
+def sharing(booking: Booking) -> Iterator[None]:
+    """Within this block (under the process lock), booking_of() returns `booking` itself."""
+    token = _booking_under_lock.set(booking)
+    try:
+        yield
+    finally:
+        _booking_under_lock.reset(token)
+
+
 def booking_of(activation: Any) -> Booking:
+    shared = _booking_under_lock.get()
+    if shared is not None and shared.pk == activation.process.booking_id:
+        return shared
     # Re-read under the lock: the process object may carry a stale cached booking.
     return Booking.objects.select_related("room", "donor__donor_profile").get(pk=activation.process.booking_id)
 
