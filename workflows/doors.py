@@ -105,7 +105,11 @@ def board_lock(relay_id: int, deadline: float) -> Iterator[None]:
                 cursor.execute("SELECT pg_advisory_unlock(%s::int, %s::int)", [BOARD_LOCK_NAMESPACE, relay_id])
         except DatabaseError:
             log.exception("releasing the lock on relay module %s failed; closing the connection", relay_id)
-            connection.close()  # a closed session holds no locks
+            # A closed session holds no locks. Close the PostgreSQL connection itself: Django's
+            # close() would hand a pooled connection back to the pool, lock and all.
+            if connection.connection is not None:
+                connection.connection.close()
+            connection.close()
 
 
 def unlock(room: Room) -> None:

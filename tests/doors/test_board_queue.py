@@ -135,3 +135,39 @@ def test_the_board_is_free_for_the_next_door_as_soon_as_a_command_is_done(people
     coils_on = [event.relay for event in sim.history if event.on]
     assert coils_on == [slow_room.coil, quick_room.coil]
     assert set(Booking.objects.filter(room__relay=relay).values_list("status", flat=True)) == {"in_progress"}
+
+
+def test_a_board_lock_that_cannot_be_released_dies_with_its_connection(people, sim):
+    """Releasing the board's lock fails (the database errs at that moment): the session is closed
+    for real, not handed back to the pool with the lock, so the board is not blocked for good."""
+    from django.db import DatabaseError, connection
+
+    relay = RelayModule.objects.create(host="127.0.0.1", port=sim.port, unit=1)
+    first, second = (f.room(f"Room {n}", coil=n, relay=relay, pulse_ms=300) for n in range(2))
+
+    def failing_unlock(execute, sql, params, many, context):
+        if "pg_advisory_unlock" in sql:
+            raise DatabaseError("simulated failure while releasing the lock")
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(failing_unlock):
+        doors.unlock(first)  # the door opened; only the release failed
+    results: dict = {}
+
+    def other_door() -> None:
+        started = time.monotonic()
+        try:
+            doors.unlock(second)
+            results["second"] = ("ok", time.monotonic() - started)
+        except Exception as exc:
+            results["second"] = (exc, time.monotonic() - started)
+        finally:
+            connections.close_all()
+
+    thread = threading.Thread(target=other_door)
+    thread.start()
+    thread.join(10)
+    outcome, took = results["second"]
+    assert outcome == "ok", outcome
+    assert took < 0.5, took
+    assert [event.relay for event in sim.history if event.on] == [first.coil, second.coil]
