@@ -6,7 +6,7 @@ The relay simulators run in THIS process, so their coil-ON events (time.monotoni
 client's send time share one clock; uvicorn (1 worker, a subprocess) reaches them over TCP.
 Each measured scan is a full first scan of a freshly approved booking (reviews done through the
 booking process), so the measured path is the real one: auth, booking lookup, time window and
-opening hours, process lock, row lock on the relay module, Modbus flash write + read-back,
+opening hours, process lock, board lock on the relay module, Modbus flash write + read-back,
 check_in step, audit. Bookings are re-armed (finished, then a new approved one) between scans.
 
 Beside it, in the same run: a raw pymodbus FC05 flash write and an empty authenticated request

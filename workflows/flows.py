@@ -15,7 +15,7 @@ from viewflow.workflow.lock import SelectForUpdateLock
 from clinic.audit import services as audit
 from clinic.bookings import services as booking_services
 from clinic.bookings.models import Booking, Review, Status
-from clinic.notifications.services import holders, notify, notify_holders
+from clinic.notifications.services import holders, notify, notify_holders_each
 from workflows.models import BookingProcess
 from workflows.views import ReviewTaskView
 
@@ -98,9 +98,11 @@ class BookingFlow(flow.Flow):
 
     def start_process(self, activation: Any, booking: Booking) -> BookingProcess:
         activation.process.booking = booking
-        # Both reviewers hear of it at once (after commit, through the workers).
-        notify_holders("bookings.review_donation", "booking.requested", booking=booking)
-        notify_holders("bookings.review_room", "room.requested", booking=booking)
+        # Both reviewers hear of it at once (after commit, through the workers, in one message).
+        notify_holders_each(
+            [("bookings.review_donation", "booking.requested"), ("bookings.review_room", "room.requested")],
+            booking=booking,
+        )
         return activation.process
 
     def any_rejected(self, activation: Any, active_tasks: Any) -> bool:

@@ -84,26 +84,37 @@ def _context(booking: Booking | None, context: dict | None) -> dict[str, Any]:
     return {key: _plain(value) for key, value in values.items()}
 
 
+def _unsaved(
+    recipients: Iterable[User], kind: str, booking: Booking | None, context: dict | None
+) -> list[Notification]:
+    if kind not in texts.TEXTS:
+        raise ValueError(f"unknown notification kind {kind!r}")
+    people = {user.pk: user for user in recipients if user is not None and user.is_active}
+    values = _context(booking, context) if people else {}
+    rows = []
+    for user in people.values():
+        title, body = texts.render(kind, values, for_donor=booking is None or user.pk == booking.donor_id)
+        rows.append(Notification(recipient=user, kind=kind, title=title, body=body, booking=booking, data=values))
+    return rows
+
+
+def _record(rows: list[Notification]) -> list[Notification]:
+    """Write the rows in the caller's transaction; after commit, one delivery message for all."""
+    if not rows:
+        return []
+    rows = Notification.objects.bulk_create(rows)
+    ids = [row.pk for row in rows]
+    transaction.on_commit(lambda: enqueue(ids))
+    return rows
+
+
 def notify(
     recipients: Iterable[User], kind: str, *, booking: Booking | None = None, context: dict | None = None
 ) -> list[Notification]:
     """Record one notification per (active, distinct) recipient in the caller's transaction;
     after commit, enqueue their delivery. `context` fills the text's placeholders: give ids,
     times and codes, never a person's name or phone."""
-    if kind not in texts.TEXTS:
-        raise ValueError(f"unknown notification kind {kind!r}")
-    people = {user.pk: user for user in recipients if user is not None and user.is_active}
-    if not people:
-        return []
-    values = _context(booking, context)
-    rows = []
-    for user in people.values():
-        title, body = texts.render(kind, values, for_donor=booking is None or user.pk == booking.donor_id)
-        rows.append(Notification(recipient=user, kind=kind, title=title, body=body, booking=booking, data=values))
-    rows = Notification.objects.bulk_create(rows)
-    ids = [row.pk for row in rows]
-    transaction.on_commit(lambda: enqueue(ids))
-    return rows
+    return _record(_unsaved(recipients, kind, booking, context))
 
 
 _HOLDER = Columns(User, "u", ["id", "username", "is_active", "phone", "email"])
@@ -146,6 +157,17 @@ def notify_holders(
     permission: str, kind: str, *, booking: Booking | None = None, context: dict | None = None
 ) -> list[Notification]:
     return notify(holders(permission), kind, booking=booking, context=context)
+
+
+def notify_holders_each(
+    announcements: Iterable[tuple[str, str]], *, booking: Booking | None = None, context: dict | None = None
+) -> list[Notification]:
+    """Several (permission, kind) announcements of one event (a booking request tells the staff
+    and the room managers, each in their words): recorded together, delivered by one message."""
+    rows: list[Notification] = []
+    for permission, kind in announcements:
+        rows += _unsaved(holders(permission), kind, booking, context)
+    return _record(rows)
 
 
 def enqueue(ids: list[int]) -> None:

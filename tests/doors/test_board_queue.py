@@ -1,8 +1,8 @@
-"""Scans queued on one board's row lock keep the 2-second promise: the wait for the lock counts
+"""Scans queued on one board's lock keep the 2-second promise: the wait for the lock counts
 against the command's single deadline (DOOR_COMMAND_DEADLINE_MS), so a frozen board gives every
 waiting scan its 503 in time, not one deadline per scan queued ahead of it.
 
-Threads with their own database connections on PostgreSQL (row locks across connections), so
+Threads with their own database connections on PostgreSQL (locks across connections), so
 the data is committed (transactional test)."""
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ pytestmark = [
     pytest.mark.usefixtures("held_deliveries"),
     pytest.mark.skipif(
         settings.DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql",
-        reason="row locks held across connections need PostgreSQL",
+        reason="the board lock is a PostgreSQL advisory lock",
     ),
 ]
 
@@ -77,7 +77,7 @@ def test_scans_queued_behind_a_frozen_board_each_get_their_503_within_the_deadli
     sim.set_frozen(True)
 
     results: dict = {}
-    # The first scan holds the board's row lock while its command times out; the others queue.
+    # The first scan holds the board's lock while its command times out; the others queue.
     threads = [
         scan_in_thread(donor, room.door_token, results, donor.username, start_after=0.15 * i)
         for i, (donor, room) in enumerate(zip(donors, rooms, strict=True))

@@ -28,7 +28,7 @@ pytestmark = [
     pytest.mark.usefixtures("held_deliveries"),
     pytest.mark.skipif(
         settings.DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql",
-        reason="child processes share the test database, and row locks across processes need PostgreSQL",
+        reason="child processes share the test database, and the board lock is a PostgreSQL advisory lock",
     ),
 ]
 
@@ -135,7 +135,7 @@ def test_two_processes_driving_one_board_never_mix_their_commands(sim_process):
     events = parsed(lines)
     commands = [e for e in events if e["fc"]]
     # Each unlock is one connection (transaction ids from 1): its reads (read-back, and a probe if
-    # the adapter sends one) and exactly one flash write. Serialised by the row lock, the commands
+    # the adapter sends one) and exactly one flash write. Serialised by the board lock, the commands
     # of one unlock follow each other with nothing from the other process in between.
     unlocks: list[list[dict]] = []
     for command in commands:

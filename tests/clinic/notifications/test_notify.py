@@ -147,3 +147,21 @@ def test_review_results_and_rejection_reasons_read_well(people, booking):
     assert refused.body.endswith("could not be confirmed. Reason: Closed.")
     [bare] = services.notify([people.alice], "booking.rejected", booking=booking)
     assert bare.body.endswith("could not be confirmed.")
+
+
+def test_the_announcements_of_one_event_go_out_in_one_message(
+    people, booking, monkeypatch, django_capture_on_commit_callbacks
+):
+    sent = []
+    monkeypatch.setattr("clinic.notifications.tasks.deliver_batch.delay", lambda *args: sent.append(args))
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        rows = services.notify_holders_each(
+            [("bookings.review_donation", "booking.requested"), ("bookings.review_room", "room.requested")],
+            booking=booking,
+        )
+    assert [(row.recipient, row.kind) for row in rows] == [
+        (people.sam, "booking.requested"),
+        (people.rita, "room.requested"),
+    ]
+    assert len(callbacks) == 1
+    assert sent == [([row.pk for row in rows],)]
