@@ -502,7 +502,7 @@ def arm(plan: list[tuple[int, int, datetime]], staff_id: int, manager_id: int) -
 
     # Setup, not load: the bookings' notifications are neither written nor published.
     services.enqueue = lambda ids: None
-    flows.notify = flows.notify_holders = actions.notify = actions.notify_holders = lambda *a, **k: []
+    flows.notify = flows.notify_holders_each = actions.notify = actions.notify_holders = lambda *a, **k: []
     staff, manager = User.objects.get(pk=staff_id), User.objects.get(pk=manager_id)
     for donor_id, room_id, start in plan:
         with transaction.atomic():
