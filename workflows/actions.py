@@ -145,27 +145,29 @@ def complete_review(
     if room_id is not None and kind != "room":
         raise Forbidden(_("Only the room review can move a booking to another room."), code="room_move_not_allowed")
     try:
-        with _process_lock(task.process_id):
-            with task.activation() as activation:
-                task = activation.task
-                if task.status in (STATUS.DONE, STATUS.CANCELED):
-                    raise TaskDone()
-                if not user.has_perm(task.owner_permission):
-                    raise Forbidden(_("You may not do this task."))
-                if activation.assign.can_proceed():
-                    activation.assign(user)
-                elif task.owner_id != user.pk:
-                    raise Forbidden(_("This task is taken by someone else."), code="task_taken")
-                if not activation.start.can_proceed():
-                    raise TaskDone()
-                activation.start(None)
-                booking = record_review_decision(
-                    activation, kind=kind, decision=decision, comment=comment, room_id=room_id, actor=user
-                )
-                with flows.sharing(booking):  # join, decide, approved: no second read
-                    activation.execute()
+        # task.activation() takes the process lock and reads the task again under it.
+        with task.activation() as activation:
+            task = activation.task
+            if task.status in (STATUS.DONE, STATUS.CANCELED):
+                raise TaskDone()
+            if not user.has_perm(task.owner_permission):
+                raise Forbidden(_("You may not do this task."))
+            if activation.assign.can_proceed():
+                activation.assign(user)
+            elif task.owner_id != user.pk:
+                raise Forbidden(_("This task is taken by someone else."), code="task_taken")
+            if not activation.start.can_proceed():
+                raise TaskDone()
+            activation.start(None)
+            booking = record_review_decision(
+                activation, kind=kind, decision=decision, comment=comment, room_id=room_id, actor=user
+            )
+            with flows.sharing(booking):  # join, decide, approved: no second read
+                activation.execute()
     except TransitionNotAllowed:
         raise TaskDone() from None
+    except FlowLockFailed as exc:
+        raise _lock_failure(exc) from None
     # As it now stands, with what its answer shows (room name, donor code and identity).
     return Booking.objects.select_related("room", "donor__donor_profile").get(pk=booking.pk)
 
