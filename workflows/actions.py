@@ -168,8 +168,9 @@ def complete_review(
         raise TaskDone() from None
     except FlowLockFailed as exc:
         raise _lock_failure(exc) from None
-    # As it now stands, with what its answer shows (room name, donor code and identity).
-    return Booking.objects.select_related("room", "donor__donor_profile").get(pk=booking.pk)
+    # As it now stands: every change under the lock (the review, the outcome) was made on this
+    # object, read with what the answer shows (room name, donor code and identity).
+    return booking
 
 
 # --- ending a booking early ---------------------------------------------------------------
