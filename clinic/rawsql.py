@@ -1,4 +1,5 @@
-"""Hand-written reads for the few hot paths (the door scan), with Django's value conversion.
+"""Hand-written reads for the few hot paths, with Django's value conversion: the door scan's lookups,
+room_slot, a user's permissions (nearly every request) and the holders of a permission.
 
 Building and compiling a queryset costs far more than running a small query (about 1 ms of
 Python per query against 0.1 to 0.3 ms in PostgreSQL). Where that matters, a query is written
