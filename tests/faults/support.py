@@ -4,8 +4,6 @@ condition, and a listener on channel-layer groups that survives Redis going away
 from __future__ import annotations
 
 import asyncio
-import os
-import sys
 import threading
 import time
 from collections.abc import Callable
@@ -14,26 +12,12 @@ from typing import Any
 
 import pytest
 
-from tests.realtime.support import Process, free_port
+from tests.realtime.support import Process, celery_worker
 
 
 def start_worker(tmp_path: Path, env: dict[str, str], *, pool: str = "solo", concurrency: int = 1) -> Process:
-    """A real Celery worker (its own session, logging at info to a file in tmp_path); returns
-    once it is ready."""
-    cmd = [sys.executable, "-m", "celery", "-A", "clinic", "worker", "--pool", pool, "-l", "info"]
-    if pool == "prefork":
-        cmd += ["--concurrency", str(concurrency)]
-    cmd += ["-n", f"faults-{os.getpid()}-{free_port()}@%h", "--without-gossip", "--without-mingle"]
-    cmd += ["--without-heartbeat"]
-    worker = Process("celery worker", cmd, tmp_path / f"worker-{free_port()}.log", env).start()
-    began = time.monotonic()
-    while " ready." not in worker.log():
-        worker.check_alive()
-        if time.monotonic() - began > 30:
-            worker.stop()
-            raise RuntimeError(f"the worker did not get ready\n{worker.log()[-4000:]}")
-        time.sleep(0.1)
-    return worker
+    """A real Celery worker with the pool of one's choice; returns once it is ready."""
+    return celery_worker(tmp_path, env, pool=pool, concurrency=concurrency, name="faults")
 
 
 def wait_until(condition: Callable[[], Any], timeout: float, message: str | Callable[[], str] = "") -> None:

@@ -8,24 +8,20 @@ from __future__ import annotations
 import os
 import signal
 import time
-from datetime import timedelta
 
 import pytest
-from django.utils import timezone
 from viewflow.workflow.status import STATUS
 
 from clinic.audit.models import AuditEvent
 from clinic.bookings.models import Booking
 from clinic.rooms.models import RelayModule
 from tests import factories as f
+from tests.doors.helpers import approved_booking, current_slot, open_all_day
 from tests.hardware.helpers import SimProcess, freeze
 from tests.realtime.support import free_port
-from tests.workflows.helpers import open_tasks, task_id
-from workflows import actions
-from workflows.flows import BookingFlow
+from tests.workflows.helpers import open_tasks
 
 COIL = 2
-SLOT_MINUTES = 5
 
 
 @pytest.fixture
@@ -40,19 +36,8 @@ def approved_now(people, port: int) -> Booking:
     running now (5-minute slots all day; in the day's last slot, tomorrow's first)."""
     relay = RelayModule.objects.create(host="127.0.0.1", port=port, unit=1)
     room = f.room("Room A", coil=COIL, relay=relay, pulse_ms=1000)
-    f.weekly_opening(room, start="00:00", end="23:55", slot_minutes=SLOT_MINUTES)
-    now = timezone.localtime()
-    start = now.replace(minute=now.minute - now.minute % SLOT_MINUTES, second=0, microsecond=0)
-    if f"{start:%H:%M}" == "23:55":
-        start = timezone.localtime(start + timedelta(minutes=SLOT_MINUTES))
-    booking = f.booking(people.alice, room, start + timedelta(days=1), minutes=SLOT_MINUTES)
-    BookingFlow.start.run(booking=booking)
-    actions.complete_review(task_id=task_id(booking, "staff_review"), user=people.sam, decision="approved")
-    actions.complete_review(task_id=task_id(booking, "room_review"), user=people.rita, decision="approved")
-    Booking.objects.filter(pk=booking.pk).update(start=start, end=start + timedelta(minutes=SLOT_MINUTES))
-    booking.refresh_from_db()
-    assert booking.status == "approved"
-    return booking
+    open_all_day(room)
+    return approved_booking(people, room, current_slot())
 
 
 def scan(client, booking) -> tuple[int, dict, float]:

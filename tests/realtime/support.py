@@ -146,11 +146,17 @@ def service_env(database_url: str, redis_url: str) -> dict[str, str]:
     }
 
 
-def celery_worker(tmp_path: Path, env: dict[str, str]) -> Process:
-    cmd = [sys.executable, "-m", "celery", "-A", "clinic", "worker", "--pool", "solo", "-l", "info"]
-    cmd += ["-n", f"push-test-{os.getpid()}-{free_port()}@%h", "--without-gossip", "--without-mingle"]
+def celery_worker(
+    tmp_path: Path, env: dict[str, str], *, pool: str = "solo", concurrency: int = 1, name: str = "push-test"
+) -> Process:
+    """A real Celery worker (its own session, logging at info to a file in tmp_path); returns
+    once it is ready."""
+    cmd = [sys.executable, "-m", "celery", "-A", "clinic", "worker", "--pool", pool, "-l", "info"]
+    if pool == "prefork":
+        cmd += ["--concurrency", str(concurrency)]
+    cmd += ["-n", f"{name}-{os.getpid()}-{free_port()}@%h", "--without-gossip", "--without-mingle"]
     cmd += ["--without-heartbeat"]
-    worker = Process("celery worker", cmd, tmp_path / "worker.log", env).start()
+    worker = Process("celery worker", cmd, tmp_path / f"worker-{free_port()}.log", env).start()
     began = time.monotonic()
     while " ready." not in worker.log():
         worker.check_alive()
