@@ -11,21 +11,14 @@ from clinic.bookings.models import Booking
 from clinic.rooms.models import RelayModule
 from hardware.simulator import RelaySimulator
 from tests import factories as f
-from tests.workflows.helpers import assert_finished, task_id
-from workflows import actions, doors
+from tests.doors.helpers import approved_booking, current_slot, open_all_day
+from tests.workflows.helpers import assert_finished
+from workflows import doors
 
 # The scan's lookups are hand-written SQL (clinic.rawsql): run on SQLite too.
 pytestmark = pytest.mark.db_sensitive
 
 PULSE_MS = 300
-
-
-@pytest.fixture(autouse=True)
-def wide_window(settings):
-    # The current half-hour slot started up to 30 minutes ago: keep it inside the scan window
-    # whatever the time of day the suite runs.
-    settings.CHECK_IN_GRACE_MINUTES = 31
-    settings.EARLY_CHECK_IN_MINUTES = 10
 
 
 @pytest.fixture
@@ -41,28 +34,8 @@ def rooms(db, sim):
     a = f.room("Room A", coil=2, relay=relay, pulse_ms=PULSE_MS)
     b = f.room("Room B", coil=5, relay=relay, pulse_ms=PULSE_MS)
     for room in (a, b):
-        f.weekly_opening(room, start="00:00", end="23:30", slot_minutes=30)
+        open_all_day(room)
     return a, b
-
-
-def approved_booking(people, room, start, donor=None):
-    donor = donor or people.alice
-    booking = f.booking(donor, room, start + timedelta(days=1))
-    from workflows.flows import BookingFlow
-
-    BookingFlow.start.run(booking=booking)
-    actions.complete_review(task_id=task_id(booking, "staff_review"), user=people.sam, decision="approved")
-    actions.complete_review(task_id=task_id(booking, "room_review"), user=people.rita, decision="approved")
-    # Bring the slot to "now" (booking made yesterday for today's slot).
-    Booking.objects.filter(pk=booking.pk).update(start=start, end=start + timedelta(minutes=30))
-    booking.refresh_from_db()
-    assert booking.status == "approved"
-    return booking
-
-
-def current_slot():
-    now = timezone.localtime()
-    return now.replace(minute=0 if now.minute < 30 else 30, second=0, microsecond=0)
 
 
 def scan(client, room):
