@@ -35,26 +35,27 @@ SCREENSHOTS = Path(__file__).resolve().parent / "screenshots"
 
 
 @pytest.fixture
-def chromium():
+def chromium(monkeypatch):
     if not Path(CHROMIUM).exists() or shutil.which("chromium") is None:
         message = f"Chromium is not installed at {CHROMIUM} (apt-get install chromium)"
         if IN_CI:
             pytest.fail(message + " (CI=true: a missing browser is a failure, never a skip)")
         pytest.skip(message)
-    import os
-
+    from django.db import connections
     from playwright.sync_api import sync_playwright
 
     # Playwright's sync API runs an event loop in this thread; the test's own ORM calls are
-    # still plain synchronous code, so let Django allow them.
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    # still plain synchronous code, so let Django allow them (for this test only).
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
             yield browser
         finally:
             browser.close()
-            os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+            # The connection the test used while Playwright's loop ran is not the one Django
+            # sees once it has stopped: hand it back now, or it outlives the test database.
+            connections.close_all()
 
 
 @pytest.fixture
