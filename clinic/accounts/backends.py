@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import functools
-from typing import Any
+from typing import Any, NamedTuple
 
 from django.contrib.auth.backends import ModelBackend
 from django.contrib.auth.models import Group, Permission
@@ -48,20 +48,38 @@ class LockoutModelBackend(ModelBackend):
         return user_obj._perm_cache
 
 
+class PermissionTables(NamedTuple):
+    """The quoted names of the tables behind permissions, for the hand-written queries on them."""
+
+    permission: str
+    content_type: str
+    user_permissions: str
+    group_permissions: str
+    user_groups: str
+
+
+def permission_tables() -> PermissionTables:
+    quote = connection.ops.quote_name
+    return PermissionTables(
+        permission=quote(Permission._meta.db_table),
+        content_type=quote(ContentType._meta.db_table),
+        user_permissions=quote(User.user_permissions.through._meta.db_table),
+        group_permissions=quote(Group.permissions.through._meta.db_table),
+        user_groups=quote(User.groups.through._meta.db_table),
+    )
+
+
 @functools.cache
 def _permissions_sql(vendor: str) -> str:
     # Identifiers come from the models' metadata, quoted; the user id is a parameter. Two indexed
     # lookups on the link tables; an OR across joins of both would scan them.
-    quote = connection.ops.quote_name
-    permission, content_type = quote(Permission._meta.db_table), quote(ContentType._meta.db_table)
-    user_permissions = quote(User.user_permissions.through._meta.db_table)
-    group_permissions = quote(Group.permissions.through._meta.db_table)
-    user_groups = quote(User.groups.through._meta.db_table)
+    t = permission_tables()
     return " ".join(
         [
-            f"SELECT ct.app_label, p.codename FROM {permission} p JOIN {content_type} ct ON ct.id = p.content_type_id",  # noqa: S608
-            f"WHERE p.id IN (SELECT up.permission_id FROM {user_permissions} up WHERE up.user_id = %s)",  # noqa: S608
-            f"OR p.id IN (SELECT gp.permission_id FROM {group_permissions} gp",  # noqa: S608
-            f"JOIN {user_groups} ug ON ug.group_id = gp.group_id WHERE ug.user_id = %s)",
+            f"SELECT ct.app_label, p.codename FROM {t.permission} p",  # noqa: S608
+            f"JOIN {t.content_type} ct ON ct.id = p.content_type_id",
+            f"WHERE p.id IN (SELECT up.permission_id FROM {t.user_permissions} up WHERE up.user_id = %s)",  # noqa: S608
+            f"OR p.id IN (SELECT gp.permission_id FROM {t.group_permissions} gp",  # noqa: S608
+            f"JOIN {t.user_groups} ug ON ug.group_id = gp.group_id WHERE ug.user_id = %s)",
         ]
     )

@@ -19,12 +19,11 @@ from typing import Any
 
 from channels.layers import get_channel_layer
 from django.conf import settings
-from django.contrib.auth.models import Group, Permission
-from django.contrib.contenttypes.models import ContentType
 from django.db import connection, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
+from clinic.accounts.backends import permission_tables
 from clinic.accounts.models import User
 from clinic.bookings.models import Booking, Status
 from clinic.errors import NotFound
@@ -123,21 +122,17 @@ _HOLDER = Columns(User, "u", ["id", "username", "is_active", "phone", "email"])
 @functools.cache
 def _holders_sql(vendor: str) -> str:
     # Identifiers come from the models' metadata, quoted; every value is a parameter.
-    quote = connection.ops.quote_name
-    permission, content_type = quote(Permission._meta.db_table), quote(ContentType._meta.db_table)
-    user_groups = quote(User.groups.through._meta.db_table)
-    group_permissions = quote(Group.permissions.through._meta.db_table)
-    user_permissions = quote(User.user_permissions.through._meta.db_table)
+    t = permission_tables()
     granted = (
-        f"SELECT p.id FROM {permission} p JOIN {content_type} ct ON ct.id = p.content_type_id"  # noqa: S608
+        f"SELECT p.id FROM {t.permission} p JOIN {t.content_type} ct ON ct.id = p.content_type_id"  # noqa: S608
         " WHERE ct.app_label = %s AND p.codename = %s"
     )
     return " ".join(
         [
             f"SELECT {_HOLDER.sql()} FROM {_HOLDER.table()} WHERE u.is_active AND (u.id IN (",  # noqa: S608
-            f"SELECT ug.user_id FROM {user_groups} ug JOIN {group_permissions} gp ON gp.group_id = ug.group_id",  # noqa: S608
+            f"SELECT ug.user_id FROM {t.user_groups} ug JOIN {t.group_permissions} gp ON gp.group_id = ug.group_id",  # noqa: S608
             f"WHERE gp.permission_id IN ({granted}))",
-            f"OR u.id IN (SELECT up.user_id FROM {user_permissions} up WHERE up.permission_id IN ({granted})))",  # noqa: S608
+            f"OR u.id IN (SELECT up.user_id FROM {t.user_permissions} up WHERE up.permission_id IN ({granted})))",  # noqa: S608
             "ORDER BY u.id",
         ]
     )
