@@ -286,7 +286,10 @@ class Scan(Actor):
 
     def step(self, run: Run, http: Connection, due: float) -> float | None:
         name = "POST /api/scan/ (enter)" if self.first else "POST /api/scan/ (leave)"
-        status, body = run.call(http, name, "POST", "/api/scan/", self.token, due, {"door": self.door})
+        # Leaving is the door page's confirmed Finish: a plain scan within DOOR_REPEAT_SECONDS
+        # of the check-in would open the door again instead.
+        body_sent = {"door": self.door} if self.first else {"door": self.door, "action": "finish"}
+        status, body = run.call(http, name, "POST", "/api/scan/", self.token, due, body_sent)
         if self.first and status == 200 and body.get("action") == "unlocked":
             run.schedule(time.monotonic() + run.config.session_s, Scan(self.token, self.door, first=False))
             with run.cond:

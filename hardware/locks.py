@@ -9,6 +9,8 @@ import logging
 import math
 import threading
 import time
+from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
@@ -186,11 +188,19 @@ class ModbusRelayLock:
     ``mode="coil"`` is the fallback for boards without it: coil ON now and a
     daemon thread writes OFF after pulse_ms. That is best effort only: if this
     process dies in between, the relay stays on until something switches it off.
+
+    ``command_guard(target, deadline)`` is entered around each command this
+    adapter sends on its own (the coil-mode OFF, from its timer thread): the
+    caller's board lock, so that the OFF never interleaves with another
+    command to the board, and its audit. The caller guards the commands it asks for.
     """
 
-    def __init__(self) -> None:
+    def __init__(
+        self, command_guard: Callable[[RelayTarget, float], AbstractContextManager[object]] | None = None
+    ) -> None:
         self._off_timers: dict[tuple[str, int, int, int], threading.Timer] = {}
         self._timers_lock = threading.Lock()
+        self._guard = command_guard or (lambda target, deadline: nullcontext())
 
     def unlock(self, target: RelayTarget, *, deadline_s: float = DEFAULT_DEADLINE_S) -> None:
         deadline = time.monotonic() + deadline_s
@@ -340,16 +350,12 @@ class ModbusRelayLock:
     def _coil_off(self, target: RelayTarget) -> None:
         request = RawWriteSingleCoil(target.coil, COIL_OFF, dev_id=target.unit)
         for attempt in range(1, OFF_ATTEMPTS + 1):
+            deadline = time.monotonic() + DEFAULT_DEADLINE_S
             try:
-                self._write_confirmed(
-                    target,
-                    request,
-                    False,
-                    time.monotonic() + DEFAULT_DEADLINE_S,
-                    math.inf,
-                )
+                with self._guard(target, deadline):
+                    self._write_confirmed(target, request, False, deadline, math.inf)
                 return
-            except LockError as exc:
+            except Exception as exc:  # the board, or the guard (board lock busy, its database down)
                 level = logging.ERROR if attempt == OFF_ATTEMPTS else logging.WARNING
                 log.log(level, "coil-mode OFF attempt %d failed: %s", attempt, exc)
             if attempt < OFF_ATTEMPTS:

@@ -25,6 +25,7 @@ from viewflow.workflow.status import PROCESS, STATUS
 
 from clinic.accounts.models import User
 from clinic.audit import services as audit
+from clinic.bookings import occupancy
 from clinic.bookings import services as booking_services
 from clinic.bookings.models import ACTIVE_STATUSES, Booking, Status
 from clinic.errors import Conflict, Forbidden, NotFound
@@ -294,11 +295,18 @@ def _due_task(process_pk: int, node: Any, booking_pk: int, expect: str) -> Task 
 
 
 def _run_handle(
-    booking: Booking, node: Any, expect: str, before: Any = None, process_pk: int | None = None, **kwargs: Any
+    booking: Booking,
+    node: Any,
+    expect: str,
+    before: Any = None,
+    process_pk: int | None = None,
+    step: bool = True,
+    **kwargs: Any,
 ) -> Booking:
     """Run the door step `node` on the booking's open process (`process_pk` when the caller
     already read it). Under the process lock one query checks both that the step is due and
-    that the booking is still `expect`; then `before` (the door unlock), then the step."""
+    that the booking is still `expect`; then `before` (the door unlock), then the step (unless
+    `step` is False: a repeat scan opens the door and the session goes on)."""
     if process_pk is None:
         process = current_process(booking)
         if process is None:
@@ -313,26 +321,39 @@ def _run_handle(
             )
         if before is not None:
             before()
-        node.run(task, **kwargs)
+        if step:
+            node.run(task, **kwargs)
     # Read afresh, whole (the caller's copy may hold only some fields), with what the booking's
     # answer shows: room name, donor code (and identity for staff).
     return Booking.objects.select_related("room", "donor__donor_profile").get(pk=booking.pk)
 
 
-def check_in(*, booking: Booking, actor: User, before: Any = None, process_pk: int | None = None) -> Booking:
-    """The first door scan: the session begins. `before` (the door unlock) runs inside the same
-    locked transaction first: if it fails, nothing changes."""
+def check_in(
+    *, booking: Booking, actor: User, now: datetime | None = None, before: Any = None, process_pk: int | None = None
+) -> Booking:
+    """The first door scan: the session begins. `before` (the room lock, the admission check
+    and the door unlock) runs inside the same locked transaction first: if it fails, nothing
+    changes."""
     return _run_handle(
-        booking, BookingFlow.check_in, Status.APPROVED, actor=actor, before=before, process_pk=process_pk
+        booking, BookingFlow.check_in, Status.APPROVED, actor=actor, now=now, before=before, process_pk=process_pk
     )
 
 
-def check_out(*, booking: Booking, actor: User, process_pk: int | None = None) -> Booking:
-    """The second door scan: the session ends and the booking is completed."""
-    return _run_handle(booking, BookingFlow.check_out, Status.IN_PROGRESS, actor=actor, process_pk=process_pk)
+def reopen(*, booking: Booking, before: Any, process_pk: int | None = None) -> Booking:
+    """The occupant's repeat scan soon after his check-in: `before` (the unlock) runs under the
+    process lock while the session is still in progress; the session goes on."""
+    return _run_handle(
+        booking, BookingFlow.check_out, Status.IN_PROGRESS, before=before, process_pk=process_pk, step=False
+    )
 
 
-def close_session(*, booking_id: int, actor: User, reason: str = "") -> Booking:
+def check_out(*, booking: Booking, actor: User, now: datetime | None = None, process_pk: int | None = None) -> Booking:
+    """The donor finishes (a scan after the repeat window, or the door page's Finish): the
+    booking is completed."""
+    return _run_handle(booking, BookingFlow.check_out, Status.IN_PROGRESS, actor=actor, now=now, process_pk=process_pk)
+
+
+def close_session(*, booking_id: int, actor: User, reason: str = "", now: datetime | None = None) -> Booking:
     """Staff end an in-progress session that never got its second scan."""
     booking = Booking.objects.filter(pk=booking_id).first()
     if booking is None:
@@ -343,7 +364,14 @@ def close_session(*, booking_id: int, actor: User, reason: str = "") -> Booking:
             % {"status": booking.get_status_display()},
             code="not_in_progress",
         )
-    booking = _run_handle(booking, BookingFlow.check_out, Status.IN_PROGRESS, actor=actor, closed_by_staff=True)
+    booking = _run_handle(
+        booking,
+        BookingFlow.check_out,
+        Status.IN_PROGRESS,
+        actor=actor,
+        closed_by_staff=True,
+        now=now or timezone.now(),
+    )
     audit.record("booking.closed", actor=actor, obj=booking, reason=reason)
     return booking
 
@@ -378,7 +406,8 @@ def expire_unreviewed(now: datetime | None = None) -> int:
 
 
 def mark_no_shows(now: datetime | None = None) -> int:
-    """Approved but not scanned in by start + grace → no_show, room freed."""
+    """Approved but not scanned in by start + grace → no_show, room freed. A donor kept out by
+    someone else's session is not one: his window runs until grace after the room frees."""
     now = now or timezone.now()
     grace = timedelta(minutes=settings.CHECK_IN_GRACE_MINUTES)
     return _end_each(
@@ -386,27 +415,36 @@ def mark_no_shows(now: datetime | None = None) -> int:
         status=Status.NO_SHOW,
         action="booking.no_show",
         actor=None,
-        reason="no door scan by the end of the grace period",
+        reason="no door scan by the end of the check-in window",
         expect=(Status.APPROVED,),
-        when=lambda b: b.start + grace <= now,
+        when=lambda b: occupancy.is_no_show(b, now),
         tell="booking.no_show",
     )
 
 
+def flag_overstay(booking_id: int, now: datetime, why: str) -> bool:
+    """Tell the room managers, once per booking, that a session is past its end; returns
+    whether this call did."""
+    with transaction.atomic():
+        claimed = Booking.objects.filter(
+            pk=booking_id, status=Status.IN_PROGRESS, overstay_alerted_at__isnull=True
+        ).update(overstay_alerted_at=now)
+        if not claimed:
+            return False
+        booking = Booking.objects.select_related("room", "donor__donor_profile").get(pk=booking_id)
+        audit.record("booking.overstay", obj=booking, reason=why)
+        notify_holders("bookings.review_room", "room.overstay", booking=booking)
+    return True
+
+
 def flag_overstays(now: datetime | None = None) -> list[int]:
-    """Sessions still in progress at end + grace: alert the room managers, once per booking."""
+    """Sessions still in progress at end + grace: alert the room managers, once per booking.
+    (A donor waiting at the door of an overstayed room has them told at once: see doors.scan.)"""
     now = now or timezone.now()
     grace = timedelta(minutes=settings.CHECK_IN_GRACE_MINUTES)
-    flagged = []
-    for booking in Booking.objects.filter(
-        status=Status.IN_PROGRESS, end__lte=now - grace, overstay_alerted_at__isnull=True
-    ):
-        with transaction.atomic():
-            claimed = Booking.objects.filter(pk=booking.pk, overstay_alerted_at__isnull=True).update(
-                overstay_alerted_at=now
-            )
-            if claimed:
-                audit.record("booking.overstay", obj=booking, reason="session still in progress after its end")
-                notify_holders("bookings.review_room", "room.overstay", booking=booking)
-                flagged.append(booking.pk)
-    return flagged
+    due = Booking.objects.filter(status=Status.IN_PROGRESS, end__lte=now - grace, overstay_alerted_at__isnull=True)
+    return [
+        pk
+        for pk in due.values_list("pk", flat=True)
+        if flag_overstay(pk, now, "session still in progress after its end")
+    ]

@@ -1,9 +1,13 @@
-"""The door: a scan opens the lock only when person, booking and opening hours all match.
+"""The door: a scan opens the lock only when person, booking, opening hours and the room's
+occupancy all match (the rules: clinic.bookings.occupancy).
 
 The first scan completes the process's `check_in` task and drives the relay inside the same
-transaction, so a relay that does not answer leaves the booking unchanged. The second scan
-completes `check_out` without touching the relay (fail-secure locks have free egress).
-Every attempt, granted or refused, is audited.
+transaction (process lock, then room lock, then board lock), so a relay that does not answer
+leaves the booking unchanged. The occupant's repeat scan within DOOR_REPEAT_SECONDS opens the
+door again; a later scan, or the door page's Finish, completes `check_out` without touching the
+relay (fail-secure locks have free egress). Every attempt is audited, and every relay command
+leaves a record that survives a rollback: its intent is committed before the transaction that
+acts on it, its outcome added after.
 """
 
 from __future__ import annotations
@@ -13,11 +17,12 @@ import logging
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.conf import settings
-from django.db import DatabaseError, OperationalError, connection, transaction
+from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -26,9 +31,11 @@ from viewflow.workflow.status import PROCESS
 from clinic.accounts.models import User
 from clinic.audit import services as audit
 from clinic.audit.models import AuditEvent
-from clinic.bookings.availability import room_slot
+from clinic.bookings import occupancy
 from clinic.bookings.models import Booking, Status
-from clinic.errors import Forbidden, Invalid, Unavailable
+from clinic.bookings.occupancy import DoorRefused
+from clinic.errors import Conflict, Invalid, Unavailable
+from clinic.locking import BoardBusy, board_lock, room_lock
 from clinic.notifications.services import notify_holders
 from clinic.rawsql import Columns
 from clinic.rooms.models import RelayModule, Room
@@ -38,12 +45,10 @@ from workflows.models import BookingProcess
 
 log = logging.getLogger(__name__)
 
-lock_adapter: LockAdapter = ModbusRelayLock()
-
-
-class ScanRefused(Forbidden):
-    code = "refused"
-    room_pk: int | None = None
+ScanRefused = DoorRefused
+ACTIONS = ("finish", "open")
+# How long after his finish a donor's scan is told when his session ended (not "no booking").
+FINISHED_MEMORY = timedelta(hours=12)
 
 
 class LockUnavailable(Unavailable):
@@ -53,10 +58,44 @@ class LockUnavailable(Unavailable):
     )
 
 
+class NoLock(Conflict):
+    """Not an outage: nobody configured a lock for this door."""
+
+    code = "no_lock"
+    default_message = gettext_lazy("This door has no electronic lock configured. Please call staff.")
+
+
+class RoomInUse(Conflict):
+    code = "room_in_use"
+    default_message = gettext_lazy(
+        "A session is in progress in this room. Open it only if you must, with force and a reason."
+    )
+
+
 @dataclass(frozen=True)
 class ScanResult:
     action: str  # "unlocked" | "finished"
     booking: Booking
+    # Until when a scan opens the door again instead of finishing (after an unlock).
+    repeat_until: datetime | None = None
+
+
+@dataclass
+class RelayCommand:
+    """What became of one relay command, for its audit records."""
+
+    intent: AuditEvent | None = None
+    relay: str = "not_sent"  # "pulsed" | "not_sent" | "unknown"
+    error: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def outcome(self) -> dict[str, Any]:
+        data = {"relay": self.relay, **self.extra}
+        if self.intent is not None:
+            data["intent"] = self.intent.pk
+        if self.error:
+            data["error"] = self.error[:200]
+        return data
 
 
 def _target(room: Room, relay: RelayModule) -> RelayTarget:
@@ -65,79 +104,66 @@ def _target(room: Room, relay: RelayModule) -> RelayTarget:
     )
 
 
-# PostgreSQL's SQLSTATE for "lock_timeout expired while waiting for a lock".
-_LOCK_NOT_AVAILABLE = "55P03"
-# First key of the advisory locks on relay modules (the second is the module's id).
-BOARD_LOCK_NAMESPACE = 0x52454C59
+def _intent(action: str, *, actor: User | None, room: Room, **data: Any) -> AuditEvent:
+    """The record of a relay command about to be sent, written before the transaction that
+    sends it (committed at once outside a transaction), so that it survives that transaction's
+    rollback: a door that opened is never without a trace."""
+    relay = room.relay
+    target = {"host": relay.host, "port": relay.port, "unit": relay.unit, "coil": room.coil} if relay else {}
+    return audit.record(action, actor=actor, obj=room, data={**data, "target": target})
 
 
-@contextmanager
-def board_lock(relay_id: int, deadline: float) -> Iterator[None]:
-    """Commands to one relay module never interleave, whichever process or host sends them.
-
-    PostgreSQL: a session-level advisory lock on the module (one round trip, see rooms
-    migration 0004), held only while the command runs, not until the surrounding transaction
-    ends, so scans of other doors on the board are not queued behind this scan's bookkeeping.
-    The wait counts against the command's deadline: scans queued behind a board that does not
-    answer get their 503 in time, not one deadline per scan ahead of them.
-    Other databases (SQLite): an IMMEDIATE transaction serialises every writer.
-    """
-    if connection.vendor != "postgresql":
-        with transaction.atomic():
-            yield
-        return
-    wait_ms = max(1, int((deadline - time.monotonic()) * 1000))
-    try:
-        with connection.cursor() as cursor:
-            cursor.execute(
-                "SELECT rooms_relay_command_lock(%s::int, %s::int, %s::int)", [BOARD_LOCK_NAMESPACE, relay_id, wait_ms]
-            )
-    except OperationalError as exc:
-        if getattr(exc.__cause__, "sqlstate", None) != _LOCK_NOT_AVAILABLE:
-            raise
-        # Nothing was sent: the board is busy with (or stuck on) another door's command.
-        raise LockUnavailable() from exc
-    try:
-        yield
-    finally:
-        try:
-            with connection.cursor() as cursor:
-                cursor.execute("SELECT pg_advisory_unlock(%s::int, %s::int)", [BOARD_LOCK_NAMESPACE, relay_id])
-        except DatabaseError:
-            log.exception("releasing the lock on relay module %s failed; closing the connection", relay_id)
-            # A closed session holds no locks. Close the PostgreSQL connection itself: Django's
-            # close() would hand a pooled connection back to the pool, lock and all.
-            if connection.connection is not None:
-                connection.connection.close()
-            connection.close()
-
-
-def unlock(room: Room) -> None:
+def unlock(room: Room, command: RelayCommand | None = None) -> None:
     """Pulse the room's lock relay (room.relay loaded). One deadline covers the wait for the
-    board and the command; anything short of a confirmed pulse is LockUnavailable."""
+    board and the command; anything short of a confirmed pulse is LockUnavailable. `command`
+    records what the relay did, for the audit."""
+    command = command if command is not None else RelayCommand()
     relay = room.relay
     if relay is None:
-        raise LockUnavailable(_("This door has no lock configured; please call staff."))
+        raise NoLock()
     deadline = time.monotonic() + settings.DOOR_COMMAND_DEADLINE_MS / 1000
-    with board_lock(relay.pk, deadline):
+    with board_lock(relay.host, relay.port, deadline):
         try:
             lock_adapter.unlock(_target(room, relay), deadline_s=max(deadline - time.monotonic(), 0.001))
         except LockOutcomeUnknown as exc:
+            command.relay, command.error = "unknown", str(exc)
             raise LockUnavailable(
                 _("The door lock did not confirm the command. Please try again or call staff."),
                 code="lock_unavailable",
             ) from exc
         except (LockError, ValueError) as exc:
+            command.error = str(exc)
             raise LockUnavailable() from exc
+    command.relay = "pulsed"
 
 
-def _refuse(code: str, message: str, room_pk: int | None = None) -> ScanRefused:
-    refusal = ScanRefused(message, code=code)
-    refusal.room_pk = room_pk
-    return refusal
+@contextmanager
+def _guard_own_command(target: RelayTarget, deadline: float) -> Iterator[None]:
+    """Around a command the lock adapter sends on its own (the coil-mode OFF, from its timer
+    thread): the board lock, and the command's intent and outcome in the audit trail."""
+    where = {"host": target.host, "port": target.port, "unit": target.unit, "coil": target.coil}
+    try:
+        intent = audit.record("door.relay_off_intent", data={"target": where})
+        outcome = {"intent": intent.pk, "relay": "not_sent"}
+        try:
+            with board_lock(target.host, target.port, deadline):
+                outcome["relay"] = "unknown"
+                yield
+                outcome["relay"] = "off"
+        except BaseException as exc:
+            outcome["error"] = str(exc)[:200]
+            audit.record("door.relay_off", outcome=AuditEvent.Outcome.FAILED, data={**outcome, "target": where})
+            raise
+        audit.record("door.relay_off", data={**outcome, "target": where})
+    finally:
+        # This runs on the adapter's timer thread: hand its connection back.
+        connection.close()
 
 
-_BOOKING = Columns(Booking, "b", ["id", "donor_id", "room_id", "start", "end", "status"])
+lock_adapter: LockAdapter = ModbusRelayLock(command_guard=_guard_own_command)
+
+
+_BOOKING = Columns(Booking, "b", ["id", "donor_id", "room_id", "start", "end", "status", "checked_in_at"])
 _ROOM = Columns(Room, "r", ["id", "name", "active", "relay_id", "coil", "pulse_ms"])
 _RELAY = Columns(RelayModule, "m", ["id", "host", "port", "unit", "mode"])
 
@@ -160,9 +186,9 @@ def _door_booking_sql(vendor: str) -> str:
     )
 
 
-def _choose_booking(user: User, door: str) -> tuple[Booking, int | None]:
-    """The person's booking behind this door (in progress: the second scan; approved: the
-    first) with its room, the room's relay module and the booking's open process.
+def _choose_booking(user: User, door: str, now: datetime) -> tuple[Booking, int | None]:
+    """The person's booking behind this door (in progress: his session; approved: the first
+    scan) with its room, the room's relay module and the booking's open process.
 
     A donor has at most one active booking, so this is one row at most. It is the one query
     between the request and the locks, written as SQL (see clinic.rawsql); a refusal takes a
@@ -180,88 +206,240 @@ def _choose_booking(user: User, door: str) -> tuple[Booking, int | None]:
         return booking, row[ends[2]]
     room_pk = Room.objects.filter(door_token=door).values_list("pk", flat=True).first()
     if room_pk is None:
-        raise _refuse("bad_door", _("This door code is not valid. Please scan the code on the door again."))
+        raise DoorRefused(_("This door code is not valid. Please scan the code on the door again."), code="bad_door")
     if Booking.objects.filter(donor=user, room=room_pk, status=Status.PENDING).exists():
-        raise _refuse("not_approved", _("Your booking for this room has not been approved yet."), room_pk)
-    raise _refuse(
-        "no_booking", _("You have no booking for this room. Please check the room name on your booking."), room_pk
+        raise DoorRefused(
+            _("Your booking for this room has not been approved yet."), code="not_approved", room_pk=room_pk
+        )
+    finished = _finished_session(user, room_pk, now)
+    if finished is not None:
+        raise DoorRefused(
+            _("Your session in this room finished at %(time)s. Thank you.")
+            % {"time": f"{timezone.localtime(finished.checked_out_at):%H:%M}"},
+            code="session_finished",
+            room_pk=room_pk,
+        )
+    raise DoorRefused(
+        _("You have no booking for this room. Please check the room name on your booking."),
+        code="no_booking",
+        room_pk=room_pk,
     )
 
 
-def _check_window(booking: Booking, now: datetime) -> None:
-    early = timedelta(minutes=settings.EARLY_CHECK_IN_MINUTES)
-    grace = timedelta(minutes=settings.CHECK_IN_GRACE_MINUTES)
-    if now < booking.start - early:
-        opens = timezone.localtime(booking.start - early)
-        raise _refuse(
-            "too_early",
-            _("It is too early. You can open this door from %(time)s on %(date)s.")
-            % {"time": f"{opens:%H:%M}", "date": f"{opens:%Y-%m-%d}"},
+def _finished_session(user: User, room_pk: int, now: datetime) -> Booking | None:
+    return (
+        Booking.objects.filter(
+            donor=user, room=room_pk, status=Status.COMPLETED, checked_out_at__gte=now - FINISHED_MEMORY
         )
-    if now > booking.start + grace:
-        raise _refuse("too_late", _("The time to enter for this booking has passed. Please book a new slot."))
-    if not booking.room.active or room_slot(booking.room, booking.start) is None:
-        raise _refuse("room_closed", _("This room is closed now. Please contact staff."))
+        .order_by("-checked_out_at")
+        .first()
+    )
 
 
-def scan(*, user: User, door: str, now: datetime | None = None) -> ScanResult:
-    """A logged-in person scanned a door's QR code."""
+def _admit_and_unlock(booking: Booking, now: datetime, command: RelayCommand) -> None:
+    """Under the process lock: take the room lock, look again at who holds the room (the first
+    look was made without it), then pulse the relay."""
+    room_lock(booking.room_id)
+    occupancy.admit(booking, now)
+    unlock(booking.room, command)
+
+
+def _validated(door: Any, action: Any) -> None:
     if not isinstance(door, str) or not door or len(door) > 64:
         raise Invalid(
             _("Give the door code from the QR code."), code="invalid", fields={"door": [_("Invalid door code.")]}
         )
-    room: Room | None = None
+    if action not in (None, "", *ACTIONS):
+        raise Invalid(
+            _("Unknown door action."), code="invalid", fields={"action": [_("Use “finish”, “open” or nothing.")]}
+        )
+
+
+def _step(user: User, door: str, action: str | None, now: datetime, command: RelayCommand) -> ScanResult:
+    booking, process_pk = _choose_booking(user, door, now)
+    command.extra["booking"] = booking.pk
+    room = booking.room
+    if booking.status == Status.IN_PROGRESS:
+        until = occupancy.repeat_until(booking)
+        repeat = action != "finish" and until is not None and now < until
+        if action == "open" and not repeat:
+            raise DoorRefused(
+                _("The door opens again only in the first %(seconds)d seconds of your session. To leave, use Finish.")
+                % {"seconds": settings.DOOR_REPEAT_SECONDS},
+                code="repeat_window_over",
+                room_pk=room.pk,
+            )
+        if not repeat:
+            booking = actions.check_out(booking=booking, actor=user, now=now, process_pk=process_pk)
+            return ScanResult("finished", booking)
+        command.intent = _intent("door.unlock_intent", actor=user, room=room, booking=booking.pk, repeat=True)
+        booking = actions.reopen(booking=booking, before=lambda: unlock(room, command), process_pk=process_pk)
+        return ScanResult("unlocked", booking, until)
+    if action == "finish":
+        raise DoorRefused(
+            _("Your session has not started yet. Scan the door's code to open it."),
+            code="not_in_session",
+            room_pk=room.pk,
+        )
+    occupancy.admit(booking, now)  # the usual refusals, before anything is written
+    if room.relay_id is None:
+        raise NoLock()
+    command.intent = _intent("door.unlock_intent", actor=user, room=room, booking=booking.pk)
+    booking = actions.check_in(
+        booking=booking,
+        actor=user,
+        now=now,
+        process_pk=process_pk,
+        before=lambda: _admit_and_unlock(booking, now, command),
+    )
+    return ScanResult("unlocked", booking, occupancy.repeat_until(booking))
+
+
+def _room_pk(door: str, exc: Exception | None = None) -> int | str:
+    pk = getattr(exc, "room_pk", None)
+    if pk is None:
+        pk = Room.objects.filter(door_token=door).values_list("pk", flat=True).first()
+    return pk or ""
+
+
+def scan(*, user: User, door: str, action: str | None = None, now: datetime | None = None) -> ScanResult:
+    """A logged-in person scanned a door's QR code (`action`: "finish" from the door page's
+    confirmed Finish button, "open" from its Open again button, which never finishes)."""
+    _validated(door, action)
+    now = now or timezone.now()
+    command = RelayCommand()
     try:
-        booking, process_pk = _choose_booking(user, door)
-        room = booking.room
-        if booking.status == Status.IN_PROGRESS:
-            booking = actions.check_out(booking=booking, actor=user, process_pk=process_pk)
-            result = ScanResult("finished", booking)
-        else:
-            _check_window(booking, now or timezone.now())
-            booking = actions.check_in(booking=booking, actor=user, process_pk=process_pk, before=lambda: unlock(room))
-            result = ScanResult("unlocked", booking)
-    except ScanRefused as exc:
+        result = _step(user, door, action or None, now, command)
+    except DoorRefused as exc:
         audit.record(
             "door.scan",
             actor=user,
             object_type="rooms.room",
-            object_id=room.pk if room else exc.room_pk or "",
+            object_id=_room_pk(door, exc),
             outcome=AuditEvent.Outcome.REFUSED,
             reason=exc.code,
+            data=command.outcome(),
         )
+        if exc.code == "room_in_use" and occupancy.overstaying(exc.holder, now):
+            # Someone is waiting at the door of a session past its end: staff are told now.
+            actions.flag_overstay(exc.holder.pk, now, "session past its end; the next donor is waiting at the door")
         raise
-    except LockUnavailable as exc:
+    except (LockUnavailable, BoardBusy, NoLock) as exc:
         audit.record(
             "door.scan",
             actor=user,
-            obj=room,
+            object_type="rooms.room",
+            object_id=_room_pk(door),
             outcome=AuditEvent.Outcome.FAILED,
-            reason=f"lock_unavailable: {exc.__cause__ or exc.message}"[:255],
+            reason=f"{exc.code}: {command.error or exc.message}"[:255],
+            data=command.outcome(),
         )
         raise
-    audit.record("door.scan", actor=user, obj=room, data={"action": result.action, "booking": result.booking.pk})
+    except BaseException:
+        # The database (or anything else) failed around a command that may have gone out.
+        if command.intent is not None:
+            _record_quietly(user, door, command)
+        raise
+    audit.record(
+        "door.scan",
+        actor=user,
+        obj=result.booking.room,
+        data={"action": result.action, **command.outcome()},
+    )
     return result
 
 
-def open_manually(*, room: Room, actor: User, reason: str) -> None:
-    """Staff open a door by hand (with a reason); audited whether or not the lock answers."""
+def _record_quietly(user: User, door: str, command: RelayCommand) -> None:
+    """The outcome of a command whose scan failed for another reason; the database may be the
+    reason, so a failure to write this is logged, and the intent record stands alone."""
+    try:
+        audit.record(
+            "door.scan",
+            actor=user,
+            object_type="rooms.room",
+            object_id=_room_pk(door),
+            outcome=AuditEvent.Outcome.FAILED,
+            reason="error after the relay command",
+            data=command.outcome(),
+        )
+    except DatabaseError:
+        log.exception("door scan: outcome of relay command (intent %s) not recorded", command.intent.pk)
+
+
+def open_manually(*, room: Room, actor: User, reason: str, force: bool = False) -> None:
+    """Staff open a door by hand (with a reason); audited whether or not the lock answers.
+    A room with a session in progress opens only with `force`."""
     reason = (reason or "").strip()
     if not reason:
         raise Invalid(_("Give a reason for opening the door."), fields={"reason": [_("This field is required.")]})
+    if room.relay_id is None:
+        raise NoLock()
+    command = RelayCommand(extra={"force": force})
+    command.intent = _intent("door.unlock_intent", actor=actor, room=room, manual=True, force=force)
     try:
-        unlock(room)
-    except LockUnavailable as exc:
+        with transaction.atomic():
+            room_lock(room.pk)
+            inside = occupancy.occupant(room.pk)
+            if inside is not None:
+                command.extra["occupied_by_booking"] = inside.pk
+                if not force:
+                    raise RoomInUse()
+            unlock(room, command)
+    except RoomInUse:
+        audit.record(
+            "door.manual_open",
+            actor=actor,
+            obj=room,
+            outcome=AuditEvent.Outcome.REFUSED,
+            reason=reason,
+            data=command.outcome(),
+        )
+        raise
+    except (LockUnavailable, BoardBusy) as exc:
+        command.error = command.error or str(exc.message)
         audit.record(
             "door.manual_open",
             actor=actor,
             obj=room,
             outcome=AuditEvent.Outcome.FAILED,
             reason=reason,
-            data={"error": str(exc.__cause__ or exc.message)[:200]},
+            data=command.outcome(),
         )
         raise
-    audit.record("door.manual_open", actor=actor, obj=room, reason=reason)
+    audit.record("door.manual_open", actor=actor, obj=room, reason=reason, data=command.outcome())
+
+
+# --- what the door page says ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DoorView:
+    """What a tap on the door page will do for this person: `state` is "none" (no booking
+    here), "waiting" (pending review), "before" (his slot: open the door), "during" (open
+    again / finish) or "after" (finished at `finished_at`)."""
+
+    state: str
+    booking: Booking | None = None
+    opens_at: datetime | None = None
+    repeat_until: datetime | None = None
+    finished_at: datetime | None = None
+
+
+def door_view(user: User, room: Room, now: datetime | None = None) -> DoorView:
+    now = now or timezone.now()
+    mine = Booking.objects.filter(donor=user, room=room)
+    active = mine.filter(status__in=(Status.PENDING, Status.APPROVED, Status.IN_PROGRESS)).first()
+    if active is not None and active.status == Status.IN_PROGRESS:
+        return DoorView("during", active, repeat_until=occupancy.repeat_until(active))
+    if active is not None and active.status == Status.APPROVED:
+        opens = active.start - timedelta(minutes=settings.EARLY_CHECK_IN_MINUTES)
+        return DoorView("before", active, opens_at=opens)
+    if active is not None:
+        return DoorView("waiting", active)
+    finished = _finished_session(user, room.pk, now)
+    if finished is not None:
+        return DoorView("after", finished, finished_at=finished.checked_out_at)
+    return DoorView("none")
 
 
 def watch_doors(now: datetime | None = None) -> list[int]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextvars
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import datetime
 from typing import Any
 
 from django.utils import timezone
@@ -15,7 +16,7 @@ from viewflow.workflow.lock import SelectForUpdateLock
 from clinic.audit import services as audit
 from clinic.bookings import services as booking_services
 from clinic.bookings.models import Booking, Review, Status
-from clinic.notifications.services import holders, notify, notify_holders_each
+from clinic.notifications.services import announce_room_state, holders, notify, notify_holders_each
 from workflows.models import BookingProcess
 from workflows.views import ReviewTaskView
 
@@ -124,13 +125,22 @@ class BookingFlow(flow.Flow):
         audit.record("booking.rejected", obj=booking)
         notify([booking.donor], "booking.rejected", booking=booking)
 
-    def do_check_in(self, activation: Any, actor: Any = None) -> None:
-        booking = booking_services.set_status(booking_of(activation), Status.IN_PROGRESS, checked_in_at=timezone.now())
+    # `now`: the door's clock (the scan's time), so that the session's times and the door's
+    # decisions agree and tests can move time.
+    def do_check_in(self, activation: Any, actor: Any = None, now: datetime | None = None) -> None:
+        booking = booking_services.set_status(
+            booking_of(activation), Status.IN_PROGRESS, checked_in_at=now or timezone.now()
+        )
         activation.task.data = {**(activation.task.data or {}), "actor": getattr(actor, "pk", None)}
         audit.record("booking.checked_in", actor=actor, obj=booking)
+        announce_room_state(booking.room_id)
 
-    def do_check_out(self, activation: Any, actor: Any = None, closed_by_staff: bool = False) -> None:
-        booking = booking_services.set_status(booking_of(activation), Status.COMPLETED, checked_out_at=timezone.now())
+    def do_check_out(
+        self, activation: Any, actor: Any = None, closed_by_staff: bool = False, now: datetime | None = None
+    ) -> None:
+        booking = booking_services.set_status(
+            booking_of(activation), Status.COMPLETED, checked_out_at=now or timezone.now()
+        )
         activation.task.data = {
             **(activation.task.data or {}),
             "actor": getattr(actor, "pk", None),
@@ -139,6 +149,7 @@ class BookingFlow(flow.Flow):
         audit.record("booking.completed", actor=actor, obj=booking, data={"closed_by_staff": closed_by_staff})
         # The donor and the staff who collect the sample: one notify call, one delivery message.
         notify([booking.donor, *holders("bookings.manage_bookings")], "booking.completed", booking=booking)
+        announce_room_state(booking.room_id)
 
     # --- who may open the task pages ------------------------------------------------------
 

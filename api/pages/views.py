@@ -16,6 +16,7 @@ from clinic.accounts import services as account_services
 from clinic.bookings.models import Status
 from clinic.errors import DomainError
 from clinic.rooms.models import Room
+from workflows import doors
 
 
 def safe_next(request: HttpRequest, default: str = "/") -> str:
@@ -42,9 +43,11 @@ def door(request: HttpRequest, token: str) -> HttpResponse:
     room = Room.objects.filter(door_token=token, active=True).first()
     if room is None:
         return render(request, "pages/door_invalid.html", status=404)
-    return render(
-        request, "pages/door.html", {"room": room, "door_token": token, "shared": room.door_qr_mode == "shared"}
-    )
+    context = {"room": room, "door_token": token, "shared": room.door_qr_mode == "shared"}
+    if request.user.is_authenticated:
+        view = doors.door_view(request.user, room)
+        context |= {"view": view, "booking": view.booking}
+    return render(request, "pages/door.html", context)
 
 
 @ensure_csrf_cookie

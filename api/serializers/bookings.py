@@ -39,6 +39,8 @@ class BookingSerializer(serializers.ModelSerializer):
             "purpose",
             "payment",
             "created",
+            "checked_in_at",
+            "checked_out_at",
         ]
 
     def get_donor_code(self, booking: Booking) -> str | None:

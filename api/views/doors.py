@@ -7,6 +7,7 @@ import re
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
 from django.template.loader import render_to_string
+from django.utils import timezone
 from drf_spectacular.utils import OpenApiParameter, OpenApiTypes, extend_schema
 from rest_framework import serializers
 from rest_framework.permissions import IsAuthenticated
@@ -27,11 +28,20 @@ _CAMPAIGN = re.compile(r"^[A-Za-z0-9_-]{1,40}$")
 
 class ScanRequest(serializers.Serializer):
     door = serializers.CharField(max_length=64)
+    action = serializers.ChoiceField(
+        choices=list(doors.ACTIONS),
+        required=False,
+        help_text="`finish`: end the session now (the door page's confirmed button); "
+        "`open`: open the door (again) and never finish. Without it a scan does what is due.",
+    )
 
 
 class ScanAnswer(serializers.Serializer):
     action = serializers.ChoiceField(choices=["unlocked", "finished"])
     booking = BookingSerializer()
+    repeat_until = serializers.DateTimeField(
+        required=False, help_text="After an unlock: until when a scan opens the door again instead of finishing."
+    )
 
 
 class ScanView(APIView):
@@ -41,12 +51,20 @@ class ScanView(APIView):
     def post(self, request):
         body = ScanRequest(data=request.data)
         body.is_valid(raise_exception=True)
-        result = doors.scan(user=request.user, door=body.validated_data["door"])
-        return Response({"action": result.action, "booking": booking_data(request.user, result.booking)})
+        result = doors.scan(
+            user=request.user, door=body.validated_data["door"], action=body.validated_data.get("action")
+        )
+        answer = {"action": result.action, "booking": booking_data(request.user, result.booking)}
+        if result.repeat_until is not None:
+            answer["repeat_until"] = timezone.localtime(result.repeat_until).isoformat()
+        return Response(answer)
 
 
 class OpenRequest(serializers.Serializer):
     reason = serializers.CharField(max_length=255)
+    force = serializers.BooleanField(
+        required=False, default=False, help_text="Open although a session is in progress in the room (audited)."
+    )
 
 
 class ManualOpenView(APIView):
@@ -57,7 +75,9 @@ class ManualOpenView(APIView):
         room = get_object_or_404(Room.objects.select_related("relay"), pk=pk)
         body = OpenRequest(data=request.data)
         body.is_valid(raise_exception=True)
-        doors.open_manually(room=room, actor=request.user, reason=body.validated_data["reason"])
+        doors.open_manually(
+            room=room, actor=request.user, reason=body.validated_data["reason"], force=body.validated_data["force"]
+        )
         return Response({"room": room.pk, "action": "unlocked"})
 
 

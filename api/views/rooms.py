@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.shortcuts import get_object_or_404
+from django.utils import timezone
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
 from rest_framework.permissions import SAFE_METHODS, BasePermission, IsAuthenticated
@@ -10,6 +11,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from api.serializers import rooms as s
+from clinic.bookings import occupancy
 from clinic.rooms import services
 from clinic.rooms.models import Closure, Opening, Room
 
@@ -155,58 +157,20 @@ class RoomStatusView(APIView):
         return Response(room_board())
 
 
+def _brief(booking) -> dict | None:
+    if booking is None:
+        return None
+    return {
+        "id": booking.pk,
+        "start": timezone.localtime(booking.start).isoformat(),
+        "end": timezone.localtime(booking.end).isoformat(),
+        "status": booking.status,
+        "donor_code": booking.donor.donor_code,
+    }
+
+
 def room_board() -> list[dict]:
-    from datetime import timedelta
-
-    from django.utils import timezone
-
-    from clinic.bookings.models import ACTIVE_STATUSES, Booking, Status
-
-    now = timezone.now()
-    rooms = list(Room.objects.filter(active=True).order_by("name"))
-    bookings = (
-        Booking.objects.filter(
-            status__in=ACTIVE_STATUSES,
-            end__gt=now - timedelta(hours=2),
-            start__lt=now + timedelta(hours=24),
-        )
-        .select_related("donor__donor_profile")
-        .order_by("start")
-    )
-    by_room: dict[int, list] = {}
-    for booking in bookings:
-        by_room.setdefault(booking.room_id, []).append(booking)
-
-    def brief(booking):
-        return {
-            "id": booking.pk,
-            "start": timezone.localtime(booking.start).isoformat(),
-            "end": timezone.localtime(booking.end).isoformat(),
-            "status": booking.status,
-            "donor_code": booking.donor.donor_code,
-        }
-
-    board = []
-    for room in rooms:
-        mine = by_room.get(room.pk, [])
-        in_use = next((b for b in mine if b.status == Status.IN_PROGRESS), None)
-        current = in_use or next((b for b in mine if b.start <= now < b.end), None)
-        upcoming = next((b for b in mine if b.start > now), None)
-        if room.door_alerted_at:
-            state = "door_alarm"
-        elif in_use:
-            state = "in_use"
-        elif current:
-            state = "booked"
-        else:
-            state = "free"
-        board.append(
-            {
-                "id": room.pk,
-                "name": room.name,
-                "state": state,
-                "current": brief(current) if current else None,
-                "next": brief(upcoming) if upcoming else None,
-            }
-        )
-    return board
+    """The board's answer: donor codes only, never a name."""
+    return [
+        {**line, "current": _brief(line["current"]), "next": _brief(line["next"])} for line in occupancy.room_board()
+    ]

@@ -165,22 +165,59 @@ def notify_holders_each(
     return _record(rows)
 
 
-def enqueue(ids: list[int]) -> None:
-    """Hand the rows to the workers. A broker that is down costs at most one short publish
-    timeout (celeryconfig) and is logged, never raised: the rows stay for the sweep."""
-    from clinic.notifications.tasks import deliver_batch  # tasks import this module
-
+def _publish(what: str, send: Any) -> None:
+    """Hand work to the workers. A broker that is down costs at most one short publish timeout
+    (celeryconfig) and is logged, never raised."""
     global _broker_down_until
-    if not ids:
-        return
     if time.monotonic() < _broker_down_until:
-        logger.info("broker recently unavailable; %d notification(s) left for the sweep", len(ids))
+        logger.info("broker recently unavailable; %s left undelivered", what)
         return
     try:
-        deliver_batch.delay(list(ids))  # one message for the rows of one commit
+        send()
     except Exception as exc:
         _broker_down_until = time.monotonic() + BROKER_BACKOFF_S
-        logger.warning("broker unavailable (%s); %d notification(s) left for the sweep", exc, len(ids))
+        logger.warning("broker unavailable (%s); %s left undelivered", exc, what)
+
+
+def enqueue(ids: list[int]) -> None:
+    """Hand the rows to the workers (one message for the rows of one commit); with the broker
+    down the rows stay for the sweep."""
+    from clinic.notifications.tasks import deliver_batch  # tasks import this module
+
+    if ids:
+        _publish(f"{len(ids)} notification(s), for the sweep", lambda: deliver_batch.delay(list(ids)))
+
+
+def announce_room_state(room_id: int) -> None:
+    """`room.state`: a room's occupancy changed (check-in, finish, close). Push-only, to room
+    managers and to everyone who sees all bookings, after the caller's transaction commits; no
+    row is kept (the room board is read afresh on each, and every 30 s anyway)."""
+    from clinic.notifications.tasks import push_room_state  # tasks import this module
+
+    transaction.on_commit(lambda: _publish(f"room.state of room {room_id}", lambda: push_room_state.delay(room_id)))
+
+
+def room_state_event(room_id: int) -> dict[str, Any] | None:
+    """What a `room.state` push carries: the room and its state, never a donor."""
+    from clinic.bookings.occupancy import room_board
+
+    lines = room_board(room_ids=[room_id])
+    if not lines:
+        return None
+    return {"kind": "room.state", "data": {"room": room_id, "name": lines[0]["name"], "state": lines[0]["state"]}}
+
+
+def push_room_state(room_id: int) -> int:
+    """Send the room's state to each watcher's socket; returns how many were sent."""
+    event = room_state_event(room_id)
+    if event is None:
+        return 0
+    watchers = {user.pk for user in holders("bookings.review_room")}
+    watchers |= {user.pk for user in holders("bookings.view_all_bookings")}
+    message = {"type": "notification.push", "notification": event}
+    for user_id in sorted(watchers):
+        _push_loop.run(_group_send(group_name(user_id), message), PUSH_TIMEOUT_S + 1)
+    return len(watchers)
 
 
 # --- delivering -----------------------------------------------------------------------------

@@ -26,3 +26,10 @@ def deliver_batch(self, notification_ids: list[int]) -> int:
 def deliver(self, notification_id: int) -> bool:
     """One row (messages published before batches existed still name this task)."""
     return services.deliver(notification_id, redelivered=_redelivered(self))
+
+
+@shared_task(name="clinic.notifications.tasks.push_room_state")
+def push_room_state(room_id: int) -> int:
+    """room.state to the room board's watchers (push-only: a lost one is repaired by the board's
+    own refresh)."""
+    return services.push_room_state(room_id)

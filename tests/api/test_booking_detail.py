@@ -20,6 +20,8 @@ FIELDS = {
     "purpose",
     "payment",
     "created",
+    "checked_in_at",
+    "checked_out_at",
 }
 
 
@@ -52,6 +54,8 @@ def test_it_shows_the_owner_his_booking(people, booking, client_for):
         "purpose": "donation",
         "payment": "not_required",
         "created": body["created"],
+        "checked_in_at": None,
+        "checked_out_at": None,
     }
     assert body["start"].endswith("+08:00")
 

@@ -23,6 +23,8 @@ FIELDS = {
     "purpose",
     "payment",
     "created",
+    "checked_in_at",
+    "checked_out_at",
 }
 
 

@@ -133,7 +133,7 @@ def test_a_visitor_books_and_the_door_opens(live, chromium, sim, screenshots, pe
 
     # At the door: the phone opens the door page and the relay of this room pulses.
     page.goto(f"{live}/d/{room.door_token}")
-    page.click("#scan")
+    page.click("#open")
     page.locator("#result.ok").wait_for()
     assert any(event.relay == 4 and event.on for event in sim.history)
     assert sim.wait_coil(4, False, timeout=3)

@@ -66,10 +66,10 @@ def test_scans_queued_behind_a_frozen_board_each_get_their_503_within_the_deadli
     unlock_times: dict[int, float] = {}
     real_unlock = doors.unlock
 
-    def timed_unlock(room):
+    def timed_unlock(room, *args):
         started = time.monotonic()
         try:
-            real_unlock(room)
+            real_unlock(room, *args)
         finally:
             unlock_times[room.pk] = time.monotonic() - started
 

@@ -127,12 +127,24 @@ def test_register_book_review_scan_in_and_out(people, sim, anon, client_for):
     ]
     assert 0.25 < history[1].monotonic - history[0].monotonic < 0.6
 
-    # Second scan: finished, and the relay is not driven (free egress).
+    # A nervous re-tap right after: the door opens again and the session goes on.
     response = dora.post("/api/scan/", {"door": door}, format="json")
+    assert response.status_code == 200, response.content
+    assert response.json()["action"] == "unlocked"
+    assert response.json()["booking"]["status"] == "in_progress"
+    assert sim.wait_coil(COIL, False, timeout=PULSE_MS / 1000 + 2)
+    assert [(e.relay, e.on, e.cause) for e in sim.history[2:]] == [(COIL, True, "flash"), (COIL, False, "pulse_end")]
+
+    # Finish (the door page's confirmed button): completed, and the relay is not driven (free egress).
+    response = dora.post("/api/scan/", {"door": door, "action": "finish"}, format="json")
     assert response.status_code == 200, response.content
     assert response.json()["action"] == "finished"
     assert response.json()["booking"]["status"] == "completed"
-    assert len(sim.history) == 2
+    assert len(sim.history) == 4
+
+    # Any scan after that says when the session finished, never "no booking".
+    response = dora.post("/api/scan/", {"door": door}, format="json")
+    assert response.status_code == 403 and response.json()["code"] == "session_finished"
     assert dora.get(f"/api/bookings/{booking['id']}/").json()["status"] == "completed"
 
     # The audit trail, in order.
@@ -150,7 +162,15 @@ def test_register_book_review_scan_in_and_out(people, sim, anon, client_for):
     assert [(e.outcome, e.reason, e.data.get("action")) for e in scans] == [
         ("refused", "not_approved", None),
         ("success", "", "unlocked"),
+        ("success", "", "unlocked"),
         ("success", "", "finished"),
+        ("refused", "session_finished", None),
+    ]
+    # Each pulse has its intent, recorded before the scan's transaction, and its outcome.
+    intents = AuditEvent.objects.filter(action="door.unlock_intent", actor_id=dora_id).order_by("pk")
+    assert [e.data["booking"] for e in intents] == [booking["id"], booking["id"]]
+    assert [(e.data.get("intent"), e.data.get("relay")) for e in scans if e.data.get("action") == "unlocked"] == [
+        (intent.pk, "pulsed") for intent in intents
     ]
     assert {e.object_id for e in scans} == {str(room["id"])}
     assert AuditEvent.objects.filter(action="account.registered", actor_id=dora_id).count() == 1

@@ -1,0 +1,179 @@
+"""Who holds a room: the session inside it, the donor whose slot is running, and until when a
+donor kept out by someone else's session may still come in. Also the room board built on it.
+
+A room is one person's from his unlock to his finish. While another booking of the room is in
+progress, or another approved booking's slot is running and its donor has not come yet, a first
+scan is refused (`room_in_use`). A donor kept out that way is never a no-show: his check-in
+window stays open until CHECK_IN_GRACE_MINUTES after the room frees.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from clinic.bookings.availability import room_slot
+from clinic.bookings.models import ACTIVE_STATUSES, Booking, Status
+from clinic.errors import Forbidden
+from clinic.rooms.models import Room
+
+SESSION_STATUSES = (Status.IN_PROGRESS, Status.COMPLETED)
+
+
+class DoorRefused(Forbidden):
+    """A door scan that must not open the door (403). `holder` is the booking that holds the
+    room when the refusal is `room_in_use` (never shown to the person refused)."""
+
+    code = "refused"
+    default_message = gettext_lazy("This door cannot be opened now.")
+
+    def __init__(self, message: str, *, code: str, room_pk: int | None = None, holder: Booking | None = None) -> None:
+        super().__init__(message, code=code)
+        self.room_pk = room_pk
+        self.holder = holder
+
+
+def _grace() -> timedelta:
+    return timedelta(minutes=settings.CHECK_IN_GRACE_MINUTES)
+
+
+def repeat_until(booking: Booking) -> datetime | None:
+    """Until when the occupant's scan opens the door again instead of finishing (from his
+    check-in, never extended)."""
+    if booking.status != Status.IN_PROGRESS or booking.checked_in_at is None:
+        return None
+    return booking.checked_in_at + timedelta(seconds=settings.DOOR_REPEAT_SECONDS)
+
+
+def holder(booking: Booking, now: datetime) -> Booking | None:
+    """Another booking of the same room that holds it at `now`: a session in progress, or an
+    approved booking whose slot is running and whose donor has not come yet."""
+    running = Q(status=Status.APPROVED, start__lte=now, end__gt=now)
+    return (
+        Booking.objects.filter(room_id=booking.room_id)
+        .exclude(pk=booking.pk)
+        .filter(Q(status=Status.IN_PROGRESS) | running)
+        .order_by("-status", "start")  # in_progress before approved
+        .first()
+    )
+
+
+def occupant(room_id: int) -> Booking | None:
+    """The booking whose session is in progress in the room, if any."""
+    return Booking.objects.filter(room_id=room_id, status=Status.IN_PROGRESS).order_by("checked_in_at").first()
+
+
+def check_in_closes_at(booking: Booking) -> datetime | None:
+    """When the booking's check-in window closes (the first instant it is closed):
+    CHECK_IN_GRACE_MINUTES after its start, or
+    after the room freed if other sessions kept the room busy within the window (each such
+    session pushes the close to grace after its finish). None while such a session still runs.
+    """
+    closes = booking.start + _grace()
+    sessions = (
+        Booking.objects.filter(room_id=booking.room_id, status__in=SESSION_STATUSES, checked_in_at__isnull=False)
+        .exclude(pk=booking.pk)
+        .filter(Q(checked_out_at__isnull=True) | Q(checked_out_at__gt=booking.start))
+        .order_by("checked_in_at")
+        .values_list("checked_in_at", "checked_out_at")
+    )
+    for checked_in, checked_out in sessions:
+        if checked_in > closes:
+            break  # began after the window had closed: it kept nobody out
+        if checked_out is None:
+            return None
+        closes = max(closes, checked_out + _grace())
+    return closes
+
+
+def is_no_show(booking: Booking, now: datetime) -> bool:
+    """An approved booking whose donor did not come in his window (extended while kept out)."""
+    if booking.status != Status.APPROVED or now < booking.start + _grace():
+        return False
+    closes = check_in_closes_at(booking)
+    return closes is not None and now >= closes
+
+
+def admit(booking: Booking, now: datetime) -> None:
+    """Raise DoorRefused unless the first scan of this approved booking may open its door now:
+    in its window, the room open, and nobody else holding the room. `booking.room` loaded.
+    Run it again under the room lock before the door is opened: the holder may change."""
+    room = booking.room
+    early = timedelta(minutes=settings.EARLY_CHECK_IN_MINUTES)
+    if now < booking.start - early:
+        opens = timezone.localtime(booking.start - early)
+        raise DoorRefused(
+            _("It is too early. You can open this door from %(time)s on %(date)s.")
+            % {"time": f"{opens:%H:%M}", "date": f"{opens:%Y-%m-%d}"},
+            code="too_early",
+            room_pk=room.pk,
+        )
+    if now >= booking.start + _grace():
+        closes = check_in_closes_at(booking)
+        if closes is not None and now >= closes:
+            raise DoorRefused(
+                _("The time to enter for this booking has passed. Please book a new slot."),
+                code="too_late",
+                room_pk=room.pk,
+            )
+    if not room.active or room_slot(room, booking.start) is None:
+        raise DoorRefused(_("This room is closed now. Please contact staff."), code="room_closed", room_pk=room.pk)
+    other = holder(booking, now)
+    if other is not None:
+        raise DoorRefused(
+            _(
+                "This room is in use right now. Please wait nearby and scan again in a few minutes: "
+                "your time to enter is kept until the room is free."
+            ),
+            code="room_in_use",
+            room_pk=room.pk,
+            holder=other,
+        )
+
+
+def overstaying(holder: Booking | None, now: datetime) -> bool:
+    """The holder is a session past its slot's end (someone is waiting for the room)."""
+    return holder is not None and holder.status == Status.IN_PROGRESS and now >= holder.end
+
+
+# --- the room board -------------------------------------------------------------------------
+
+
+def room_state(room: Room, bookings: list[Booking], now: datetime) -> dict[str, Any]:
+    """One room's line on the board. `bookings`: the room's active bookings around now, by start.
+    The booking shown as "now" is never shown as "next" too."""
+    in_use = next((b for b in bookings if b.status == Status.IN_PROGRESS), None)
+    current = in_use or next((b for b in bookings if b.start <= now < b.end), None)
+    upcoming = next((b for b in bookings if b.start > now and b is not current), None)
+    if room.door_alerted_at:
+        state = "door_alarm"
+    elif in_use:
+        state = "in_use"
+    elif current:
+        state = "booked"
+    else:
+        state = "free"
+    return {"id": room.pk, "name": room.name, "state": state, "current": current, "next": upcoming}
+
+
+def room_board(now: datetime | None = None, room_ids: list[int] | None = None) -> list[dict[str, Any]]:
+    """Each active room: free, booked, in use or with its door alarmed, with the booking now and
+    the next one in the coming 24 hours (bookings with their donor profile loaded)."""
+    now = now or timezone.now()
+    rooms = Room.objects.filter(active=True).order_by("name")
+    bookings = Booking.objects.filter(
+        status__in=ACTIVE_STATUSES, end__gt=now - timedelta(hours=2), start__lt=now + timedelta(hours=24)
+    )
+    if room_ids is not None:
+        rooms = rooms.filter(pk__in=room_ids)
+        bookings = bookings.filter(room_id__in=room_ids)
+    by_room: dict[int, list[Booking]] = {}
+    for booking in bookings.select_related("donor__donor_profile").order_by("start"):
+        by_room.setdefault(booking.room_id, []).append(booking)
+    return [room_state(room, by_room.get(room.pk, []), now) for room in rooms]

@@ -1,0 +1,123 @@
+"""Who holds a room, until when a donor kept out may still come in, and the room board."""
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from clinic.bookings import occupancy
+from clinic.bookings.models import Booking
+from tests import factories as f
+from workflows import actions
+from workflows.flows import BookingFlow
+
+GRACE = 15
+
+
+@pytest.fixture(autouse=True)
+def _grace(settings):
+    settings.CHECK_IN_GRACE_MINUTES = GRACE
+
+
+@pytest.fixture
+def room(db):
+    return f.room("Room A")
+
+
+@pytest.fixture
+def start():
+    return f.at(f.tomorrow(), "09:00")
+
+
+def session(donor, room, start, checked_in, checked_out=None, minutes=30):
+    status = "completed" if checked_out else "in_progress"
+    return f.booking(
+        donor, room, start, minutes=minutes, status=status, checked_in_at=checked_in, checked_out_at=checked_out
+    )
+
+
+def test_the_window_closes_grace_after_the_start_when_nobody_is_in_the_way(people, room, start):
+    booking = f.booking(people.bob, room, start, status="approved")
+    assert occupancy.check_in_closes_at(booking) == start + timedelta(minutes=GRACE)
+    assert not occupancy.is_no_show(booking, start + timedelta(minutes=GRACE) - timedelta(seconds=1))
+    assert occupancy.is_no_show(booking, start + timedelta(minutes=GRACE))
+
+
+def test_a_session_running_over_keeps_the_window_open_until_grace_after_it_ends(people, room, start):
+    session(people.alice, room, start - timedelta(minutes=30), checked_in=start - timedelta(minutes=29))
+    bob = f.booking(people.bob, room, start, status="approved")
+    assert occupancy.check_in_closes_at(bob) is None
+    assert not occupancy.is_no_show(bob, start + timedelta(hours=3))
+
+    left = start + timedelta(minutes=40)
+    Booking.objects.filter(donor=people.alice).update(status="completed", checked_out_at=left)
+    assert occupancy.check_in_closes_at(bob) == left + timedelta(minutes=GRACE)
+    assert not occupancy.is_no_show(bob, left + timedelta(minutes=GRACE) - timedelta(seconds=1))
+    assert occupancy.is_no_show(bob, left + timedelta(minutes=GRACE))
+
+
+def test_a_session_that_began_after_the_window_closed_reopens_nothing(people, room, start):
+    bob = f.booking(people.bob, room, start, status="approved")
+    later = start + timedelta(minutes=GRACE + 5)
+    session(people.alice, room, start + timedelta(minutes=30), checked_in=later)
+    assert occupancy.check_in_closes_at(bob) == start + timedelta(minutes=GRACE)
+
+
+def test_sessions_one_after_another_each_push_the_window(people, room, start):
+    session(
+        people.alice,
+        room,
+        start - timedelta(minutes=30),
+        checked_in=start - timedelta(minutes=30),
+        checked_out=start + timedelta(minutes=10),
+    )
+    # carl got in first when the room freed, and stayed 20 minutes.
+    session(
+        people.carl,
+        room,
+        start - timedelta(minutes=60),
+        checked_in=start + timedelta(minutes=11),
+        checked_out=start + timedelta(minutes=31),
+    )
+    bob = f.booking(people.bob, room, start, status="approved")
+    assert occupancy.check_in_closes_at(bob) == start + timedelta(minutes=31 + GRACE)
+
+
+def test_the_holder_is_the_session_inside_or_the_donor_whose_slot_is_running(people, room, start):
+    bob = f.booking(people.bob, room, start + timedelta(minutes=30), status="approved")
+    alice = f.booking(people.alice, room, start, status="approved")
+    assert occupancy.holder(bob, start - timedelta(minutes=1)) is None
+    assert occupancy.holder(bob, start + timedelta(minutes=25)) == alice
+    assert occupancy.holder(bob, start + timedelta(minutes=30)) is None
+    Booking.objects.filter(pk=alice.pk).update(status="in_progress", checked_in_at=start)
+    assert occupancy.holder(bob, start + timedelta(hours=2)) == alice
+    assert occupancy.overstaying(occupancy.holder(bob, start + timedelta(minutes=30)), start + timedelta(minutes=30))
+    assert not occupancy.overstaying(occupancy.holder(bob, start + timedelta(minutes=5)), start + timedelta(minutes=5))
+
+
+def test_the_sweep_never_makes_a_donor_kept_out_a_no_show(people, room, start):
+    """bob's booking goes through the real process; alice's session is in the way."""
+    from tests.workflows.helpers import task_id
+
+    bob = f.booking(people.bob, room, start)
+    BookingFlow.start.run(booking=bob)
+    actions.complete_review(task_id=task_id(bob, "staff_review"), user=people.sam, decision="approved")
+    actions.complete_review(task_id=task_id(bob, "room_review"), user=people.rita, decision="approved")
+    alice = session(people.alice, room, start - timedelta(minutes=30), checked_in=start - timedelta(minutes=29))
+    assert actions.mark_no_shows(start + timedelta(hours=1)) == 0
+    left = start + timedelta(hours=1)
+    Booking.objects.filter(pk=alice.pk).update(status="completed", checked_out_at=left)
+    assert actions.mark_no_shows(left + timedelta(minutes=GRACE - 1)) == 0
+    assert actions.mark_no_shows(left + timedelta(minutes=GRACE)) == 1
+    bob.refresh_from_db()
+    assert bob.status == "no_show"
+
+
+def test_the_board_never_shows_one_booking_as_now_and_next(people, room):
+    now = timezone.now()
+    # alice came early: her session runs before her slot starts.
+    alice = f.booking(people.alice, room, now + timedelta(minutes=5), status="in_progress", checked_in_at=now)
+    bob = f.booking(people.bob, room, now + timedelta(minutes=35), status="approved")
+    [line] = occupancy.room_board(now)
+    assert line["state"] == "in_use"
+    assert line["current"] == alice and line["next"] == bob
