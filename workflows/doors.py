@@ -420,7 +420,7 @@ class DoorView:
 
     state: str
     booking: Booking | None = None
-    opens_at: datetime | None = None
+    opens_at: datetime | None = None  # when the door will open for him, if not yet
     repeat_until: datetime | None = None
     finished_at: datetime | None = None
 
@@ -433,7 +433,7 @@ def door_view(user: User, room: Room, now: datetime | None = None) -> DoorView:
         return DoorView("during", active, repeat_until=occupancy.repeat_until(active))
     if active is not None and active.status == Status.APPROVED:
         opens = active.start - timedelta(minutes=settings.EARLY_CHECK_IN_MINUTES)
-        return DoorView("before", active, opens_at=opens)
+        return DoorView("before", active, opens_at=opens if opens > now else None)
     if active is not None:
         return DoorView("waiting", active)
     finished = _finished_session(user, room.pk, now)

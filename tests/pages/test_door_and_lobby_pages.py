@@ -121,3 +121,70 @@ def test_the_desk_payment_page_shows_the_fee_and_nothing_personal(people, client
     assert client.get("/pay/nonsense").status_code == 404
     client.force_login(people.carl)
     assert client.get("/me/payments/").status_code == 200
+
+
+# --- what a tap will do ---------------------------------------------------------------------
+
+
+def door_state(client, room) -> str:
+    import re
+
+    body = client.get(f"/d/{room.door_token}").content.decode()
+    return re.search(r'id="door"[^>]*data-state="(\w+)"', body).group(1)
+
+
+def test_the_door_page_shows_the_donor_his_slot_before_the_session(people, client):
+    from django.utils import timezone
+
+    room = f.room("Room A")
+    booking = f.booking(people.alice, room, f.at(f.tomorrow(), "09:00"), status="approved")
+    client.force_login(people.alice)
+    body = client.get(f"/d/{room.door_token}").content.decode()
+    assert door_state(client, room) == "before"
+    assert f"{timezone.localtime(booking.start):%Y-%m-%d %H:%M}–{timezone.localtime(booking.end):%H:%M}" in body
+    assert "The door opens for you from 08:50." in body
+
+
+def test_the_door_page_offers_open_again_and_finish_during_the_session(people, client, settings):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    room = f.room("Room A")
+    now = timezone.now()
+    f.booking(people.alice, room, now, status="in_progress", checked_in_at=now)
+    client.force_login(people.alice)
+    body = client.get(f"/d/{room.door_token}").content.decode()
+    assert door_state(client, room) == "during"
+    assert 'id="again"' in body and 'id="finish"' in body and 'id="confirm"' in body
+    until = timezone.localtime(now + timedelta(seconds=settings.DOOR_REPEAT_SECONDS))
+    assert f'data-repeat-until="{until:%Y-%m-%dT%H:%M:%S}' in body
+
+
+def test_the_door_page_says_when_the_session_finished_never_no_booking(people, client):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    room = f.room("Room A")
+    now = timezone.now()
+    f.booking(
+        people.alice,
+        room,
+        now - timedelta(minutes=20),
+        status="completed",
+        checked_in_at=now - timedelta(minutes=20),
+        checked_out_at=now - timedelta(minutes=3),
+    )
+    client.force_login(people.alice)
+    body = client.get(f"/d/{room.door_token}").content.decode()
+    assert door_state(client, room) == "after"
+    assert f"{timezone.localtime(now - timedelta(minutes=3)):%H:%M}</strong>" in body
+
+
+def test_the_door_page_tells_a_stranger_he_has_no_booking_here(people, client):
+    room = f.room("Room A")
+    client.force_login(people.bob)
+    assert door_state(client, room) == "none"
+    f.booking(people.bob, room, f.at(f.tomorrow(), "09:00"))
+    assert door_state(client, room) == "waiting"
