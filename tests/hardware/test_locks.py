@@ -294,3 +294,31 @@ def test_fake_lock_fails_on_demand() -> None:
             fake.door_open(t, 0)
     fake.fail_with(None)
     assert fake.read_state(t) is True
+
+
+def test_coil_mode_off_is_sent_inside_the_command_guard(sim: RelaySimulator) -> None:
+    """The OFF the adapter sends on its own goes through the caller's guard (its board lock):
+    held elsewhere, the OFF waits for it."""
+    import contextlib
+    import threading
+
+    held = threading.Event()
+    release = threading.Event()
+    entered: list[tuple[int, float]] = []
+
+    @contextlib.contextmanager
+    def guard(t, deadline):
+        held.wait(2)
+        release.wait(2)  # another command holds the board
+        entered.append((t.coil, deadline - time.monotonic()))
+        yield
+
+    lock = ModbusRelayLock(command_guard=guard)
+    lock.unlock(target(sim.port, coil=3, pulse_ms=200, mode="coil"))
+    held.set()
+    time.sleep(0.5)
+    assert sim.coil(3) is True  # the OFF is due, but waits for the guard
+    release.set()
+    assert sim.wait_coil(3, False, timeout=2)
+    assert [coil for coil, _ in entered] == [3]
+    assert 0 < entered[0][1] <= 2.0

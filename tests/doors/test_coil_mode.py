@@ -1,0 +1,45 @@
+"""Coil mode (boards without the flash command): the OFF that ends the pulse re-takes the
+board lock, so it never interleaves with another command to the board, and it is audited.
+
+Transactional (the OFF runs on the adapter's timer thread, with its own database connection),
+against the relay simulator over TCP."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from clinic.audit.models import AuditEvent
+from clinic.locking import board_lock
+from clinic.rooms.models import RelayModule
+from tests import factories as f
+from workflows import doors
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.db_sensitive]
+
+
+def test_the_off_waits_for_the_board_lock_and_leaves_its_records(db, sim):
+    relay = RelayModule.objects.create(host="127.0.0.1", port=sim.port, unit=1, mode="coil")
+    room = f.room("Room A", coil=2, relay=relay, pulse_ms=200)
+    doors.unlock(room)
+    assert sim.coil(2) is True
+    # Another command holds the board when the OFF falls due.
+    with board_lock("127.0.0.1", sim.port, time.monotonic() + 5):
+        time.sleep(0.8)
+        assert sim.coil(2) is True
+    assert sim.wait_coil(2, False, timeout=3)
+    on, off = sim.history
+    assert off.monotonic - on.monotonic > 0.7
+    for _ in range(50):  # the outcome is written by the timer thread just after the OFF
+        if AuditEvent.objects.filter(action="door.relay_off").exists():
+            break
+        time.sleep(0.05)
+    intent = AuditEvent.objects.get(action="door.relay_off_intent")
+    done = AuditEvent.objects.get(action="door.relay_off")
+    assert done.outcome == "success"
+    assert done.data == {
+        "intent": intent.pk,
+        "relay": "off",
+        "target": {"host": "127.0.0.1", "port": sim.port, "unit": 1, "coil": 2},
+    }
