@@ -7,7 +7,7 @@ TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/test
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/12
 export DJANGO_SETTINGS_MODULE := clinic.settings
 
-.PHONY: run test lint format bench venv clean prod-check soak
+.PHONY: run test lint format bench venv clean prod-check soak door-machine
 
 venv: $(VENV)/.installed
 
@@ -43,6 +43,13 @@ bench: venv
 soak: venv
 	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) FAULTS_REDIS_DOWNTIME_S=30 $(PY) -m pytest tests/faults/test_redis_down.py -s
 	DATABASE_URL=$(TEST_DATABASE_URL) $(PY) bench/soak.py
+
+# The door's state machine at length: random (not derandomized), many more sequences than CI runs.
+DOOR_MACHINE_EXAMPLES ?= 400
+DOOR_MACHINE_STEPS ?= 80
+door-machine: venv
+	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) DOOR_MACHINE_EXAMPLES=$(DOOR_MACHINE_EXAMPLES) \
+		DOOR_MACHINE_STEPS=$(DOOR_MACHINE_STEPS) $(PY) -m pytest tests/doors/test_door_machine.py -s -p no:cacheprovider --timeout=3600
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .ruff_cache

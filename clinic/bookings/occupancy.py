@@ -2,9 +2,10 @@
 donor kept out by someone else's session may still come in. Also the room board built on it.
 
 A room is one person's from his unlock to his finish. While another booking of the room is in
-progress, or another approved booking's slot is running and its donor has not come yet, a first
-scan is refused (`room_in_use`). A donor kept out that way is never a no-show: his check-in
-window stays open until CHECK_IN_GRACE_MINUTES after the room frees.
+progress, or another approved booking's slot is running (or comes before the scanning donor's
+and is not over) and its donor may still come, a first scan is refused (`room_in_use`). A donor
+kept out by a session is never a no-show: his check-in window stays open until
+CHECK_IN_GRACE_MINUTES after the room frees.
 """
 
 from __future__ import annotations
@@ -53,15 +54,24 @@ def repeat_until(booking: Booking) -> datetime | None:
 
 def holder(booking: Booking, now: datetime) -> Booking | None:
     """Another booking of the same room that holds it at `now`: a session in progress, or an
-    approved booking whose slot is running and whose donor has not come yet."""
-    running = Q(status=Status.APPROVED, start__lte=now, end__gt=now)
-    return (
+    approved booking whose donor has not come yet and whose slot is running, or comes before
+    this one's and is not over (a donor early for his slot never goes in ahead of the one
+    whose turn comes first)."""
+    turn = Q(start__lte=now) | Q(start__lt=booking.start)
+    waiting = Q(status=Status.APPROVED, end__gt=now) & turn
+    others = (
         Booking.objects.filter(room_id=booking.room_id)
         .exclude(pk=booking.pk)
-        .filter(Q(status=Status.IN_PROGRESS) | running)
+        .filter(Q(status=Status.IN_PROGRESS) | waiting)
         .order_by("-status", "start")  # in_progress before approved
-        .first()
     )
+    for other in others:
+        if other.status == Status.IN_PROGRESS:
+            return other
+        closes = check_in_closes_at(other)
+        if closes is None or now < closes:  # he may still come in
+            return other
+    return None
 
 
 def occupant(room_id: int) -> Booking | None:

@@ -29,23 +29,32 @@ pytestmark = [
 DONORS = 25
 
 
-def test_donors_scanning_one_door_at_the_same_instant_never_share_the_room(people, sim, settings):
-    # Each donor alone could come in now: their slots follow one another from the next one on,
-    # all inside the early check-in window, and nobody's slot is running.
-    settings.EARLY_CHECK_IN_MINUTES = (DONORS + 2) * SLOT_MINUTES
+def test_donors_scanning_one_door_at_the_same_instant_never_share_the_room(people, sim):
+    """Tomorrow at noon, on the door's clock: a session that ran from 09:00 to 11:59 kept 25
+    donors out whose slots fell in it. Their windows stay open until 12:14, nobody's slot is
+    running and none of them comes before another that is not over: each alone would get in.
+    They all scan at noon."""
     relay = RelayModule.objects.create(host="127.0.0.1", port=sim.port, unit=1)
     room = f.room("Room A", coil=3, relay=relay, pulse_ms=300)
     open_all_day(room)
-    first = current_slot() + timedelta(minutes=SLOT_MINUTES)
+    noon = f.at(f.tomorrow(), "12:00")
+    first = noon - timedelta(minutes=SLOT_MINUTES * (DONORS + 1))
     donors = [f.client_user(f"donor{n}", phone=f"1390000{n:04d}") for n in range(DONORS)]
     bookings = [
         approved_booking(people, room, first + timedelta(minutes=SLOT_MINUTES * n), donor=donor)
         for n, donor in enumerate(donors)
     ]
-    if first.date() != (first + timedelta(minutes=SLOT_MINUTES * DONORS)).date():
-        pytest.skip("the slots would run past midnight, where the all-day opening ends")
+    f.booking(
+        people.alice,
+        room,
+        first - timedelta(minutes=SLOT_MINUTES),
+        minutes=SLOT_MINUTES,
+        status="completed",
+        checked_in_at=f.at(f.tomorrow(), "09:00"),
+        checked_out_at=noon - timedelta(minutes=1),
+    )
 
-    outcomes = race([lambda donor=donor: doors.scan(user=donor, door=room.door_token) for donor in donors])
+    outcomes = race([lambda donor=donor: doors.scan(user=donor, door=room.door_token, now=noon) for donor in donors])
 
     entered = [o for o in outcomes if isinstance(o, doors.ScanResult)]
     refused = [o for o in outcomes if isinstance(o, DoorRefused)]
@@ -61,7 +70,7 @@ def test_donors_scanning_one_door_at_the_same_instant_never_share_the_room(peopl
     assert scans.filter(outcome="refused", reason="room_in_use").count() == DONORS - 1
 
 
-def test_the_occupant_s_finish_and_the_next_donor_s_scan_at_once_leave_one_session(people, sim, settings):
+def test_the_occupant_s_finish_and_the_next_donor_s_scan_at_once_leave_one_session(people, sim):
     relay = RelayModule.objects.create(host="127.0.0.1", port=sim.port, unit=1)
     room = f.room("Room A", coil=1, relay=relay, pulse_ms=300)
     open_all_day(room)

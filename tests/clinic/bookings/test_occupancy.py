@@ -83,12 +83,19 @@ def test_sessions_one_after_another_each_push_the_window(people, room, start):
     assert occupancy.check_in_closes_at(bob) == start + timedelta(minutes=31 + GRACE)
 
 
-def test_the_holder_is_the_session_inside_or_the_donor_whose_slot_is_running(people, room, start):
+def test_the_holder_is_the_session_inside_or_the_donor_whose_turn_it_is(people, room, start):
     bob = f.booking(people.bob, room, start + timedelta(minutes=30), status="approved")
     alice = f.booking(people.alice, room, start, status="approved")
-    assert occupancy.holder(bob, start - timedelta(minutes=1)) is None
-    assert occupancy.holder(bob, start + timedelta(minutes=25)) == alice
+    # bob, early, never goes in ahead of alice, whose slot comes first...
+    assert occupancy.holder(bob, start - timedelta(minutes=1)) == alice
+    assert occupancy.holder(bob, start + timedelta(minutes=GRACE - 1)) == alice
+    # ...until she can no longer come in, or her slot is over.
+    assert occupancy.holder(bob, start + timedelta(minutes=GRACE)) is None
     assert occupancy.holder(bob, start + timedelta(minutes=30)) is None
+    # alice, late within her slot's grace, is not held up by bob's later slot; bob's running
+    # slot holds the room against her once she is kept out past it (see check_in_closes_at).
+    assert occupancy.holder(alice, start + timedelta(minutes=5)) is None
+    assert occupancy.holder(alice, start + timedelta(minutes=35)) == bob
     Booking.objects.filter(pk=alice.pk).update(status="in_progress", checked_in_at=start)
     assert occupancy.holder(bob, start + timedelta(hours=2)) == alice
     assert occupancy.overstaying(occupancy.holder(bob, start + timedelta(minutes=30)), start + timedelta(minutes=30))
