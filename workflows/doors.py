@@ -16,7 +16,7 @@ import functools
 import logging
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -34,7 +34,7 @@ from clinic.audit.models import AuditEvent
 from clinic.bookings import occupancy
 from clinic.bookings.models import Booking, Status
 from clinic.bookings.occupancy import DoorRefused
-from clinic.errors import Conflict, Invalid, Unavailable
+from clinic.errors import Conflict, DomainError, Invalid, Unavailable
 from clinic.locking import BoardBusy, board_lock, room_lock
 from clinic.notifications.services import notify_holders
 from clinic.rawsql import Columns
@@ -45,7 +45,6 @@ from workflows.models import BookingProcess
 
 log = logging.getLogger(__name__)
 
-ScanRefused = DoorRefused
 ACTIONS = ("finish", "open")
 # How long after his finish a donor's scan is told when his session ended (not "no booking").
 FINISHED_MEMORY = timedelta(hours=12)
@@ -140,24 +139,41 @@ def unlock(room: Room, command: RelayCommand | None = None) -> None:
 @contextmanager
 def _guard_own_command(target: RelayTarget, deadline: float) -> Iterator[None]:
     """Around a command the lock adapter sends on its own (the coil-mode OFF, from its timer
-    thread): the board lock, and the command's intent and outcome in the audit trail."""
+    thread): the board lock, and the command's intent and outcome in the audit trail.
+
+    The OFF matters more than its bookkeeping: a door left energised is unlocked. With the
+    database down it is sent anyway, unlocked and unrecorded (no scan can reach the board then)."""
     where = {"host": target.host, "port": target.port, "unit": target.unit, "coil": target.coil}
+    outcome: dict[str, Any] = {"relay": "not_sent", "target": where}
     try:
-        intent = audit.record("door.relay_off_intent", data={"target": where})
-        outcome = {"intent": intent.pk, "relay": "not_sent"}
         try:
-            with board_lock(target.host, target.port, deadline):
-                outcome["relay"] = "unknown"
+            outcome["intent"] = audit.record("door.relay_off_intent", data={"target": where}).pk
+        except DatabaseError:
+            log.exception("coil-mode OFF to %s: intent not recorded; sending it anyway", where)
+        with ExitStack() as stack:
+            try:
+                stack.enter_context(board_lock(target.host, target.port, deadline))
+            except DatabaseError:
+                log.exception("coil-mode OFF to %s: no board lock (database down); sending it anyway", where)
+            outcome["relay"] = "unknown"
+            try:
                 yield
-                outcome["relay"] = "off"
-        except BaseException as exc:
-            outcome["error"] = str(exc)[:200]
-            audit.record("door.relay_off", outcome=AuditEvent.Outcome.FAILED, data={**outcome, "target": where})
-            raise
-        audit.record("door.relay_off", data={**outcome, "target": where})
+            except BaseException as exc:
+                outcome["error"] = str(exc)[:200]
+                _record_off(AuditEvent.Outcome.FAILED, outcome)
+                raise
+            outcome["relay"] = "off"
+        _record_off(AuditEvent.Outcome.SUCCESS, outcome)
     finally:
         # This runs on the adapter's timer thread: hand its connection back.
         connection.close()
+
+
+def _record_off(result: str, data: dict[str, Any]) -> None:
+    try:
+        audit.record("door.relay_off", outcome=result, data=data)
+    except DatabaseError:
+        log.exception("coil-mode OFF: outcome %s not recorded: %s", result, data)
 
 
 lock_adapter: LockAdapter = ModbusRelayLock(command_guard=_guard_own_command)
@@ -332,6 +348,17 @@ def scan(*, user: User, door: str, action: str | None = None, now: datetime | No
             object_id=_room_pk(door),
             outcome=AuditEvent.Outcome.FAILED,
             reason=f"{exc.code}: {command.error or exc.message}"[:255],
+            data=command.outcome(),
+        )
+        raise
+    except DomainError as exc:  # the booking changed meanwhile (finished, closed), or is busy
+        audit.record(
+            "door.scan",
+            actor=user,
+            object_type="rooms.room",
+            object_id=_room_pk(door),
+            outcome=AuditEvent.Outcome.REFUSED,
+            reason=exc.code,
             data=command.outcome(),
         )
         raise

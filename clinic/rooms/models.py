@@ -16,7 +16,8 @@ def new_door_token() -> str:
 
 class RelayModule(models.Model):
     """One Modbus TCP relay board. A lock on the module is held while a command is sent to it
-    (workflows.doors.board_lock), so that commands from any process or host never interleave."""
+    (clinic.locking.board_lock, per host and port), so that commands from any process or host never
+    interleave."""
 
     class Mode(models.TextChoices):
         FLASH = "flash", _("hardware-timed pulse")

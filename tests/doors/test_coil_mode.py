@@ -43,3 +43,28 @@ def test_the_off_waits_for_the_board_lock_and_leaves_its_records(db, sim):
         "relay": "off",
         "target": {"host": "127.0.0.1", "port": sim.port, "unit": 1, "coil": 2},
     }
+
+
+def test_the_off_is_sent_even_with_the_database_down(db, sim, monkeypatch):
+    """A door left energised is unlocked: with no database for its lock or its records, the OFF
+    still goes out (no scan can reach the board then anyway)."""
+    from contextlib import contextmanager
+
+    from django.db import DatabaseError
+
+    relay = RelayModule.objects.create(host="127.0.0.1", port=sim.port, unit=1, mode="coil")
+    room = f.room("Room A", coil=5, relay=relay, pulse_ms=200)
+    doors.unlock(room)
+    assert sim.coil(5) is True
+
+    def record(*args, **kwargs):
+        raise DatabaseError("the database is down")
+
+    @contextmanager
+    def board_lock(*args, **kwargs):
+        raise DatabaseError("the database is down")
+        yield
+
+    monkeypatch.setattr(doors.audit, "record", record)
+    monkeypatch.setattr(doors, "board_lock", board_lock)
+    assert sim.wait_coil(5, False, timeout=3)
