@@ -58,7 +58,7 @@ def room_lock(room_id: int) -> None:
     if not connection.in_atomic_block:
         raise RuntimeError("room_lock() is held until the transaction ends: call it inside one")
     try:
-        list(Room.objects.select_for_update().filter(pk=room_id).values_list("pk", flat=True))
+        list(Room.objects.select_for_update().filter(pk=room_id).order_by().values_list("pk", flat=True))
     except OperationalError as exc:
         if not _timed_out(exc):
             raise

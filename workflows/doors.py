@@ -253,10 +253,10 @@ def _finished_session(user: User, room_pk: int, now: datetime) -> Booking | None
 
 
 def _admit_and_unlock(booking: Booking, now: datetime, command: RelayCommand) -> None:
-    """Under the process lock: take the room lock, look again at who holds the room (the first
-    look was made without it), then pulse the relay."""
+    """Under the process lock: take the room lock, see that nobody else holds the room, then
+    pulse the relay."""
     room_lock(booking.room_id)
-    occupancy.admit(booking, now)
+    occupancy.room_free(booking, now)
     unlock(booking.room, command)
 
 
@@ -297,7 +297,7 @@ def _step(user: User, door: str, action: str | None, now: datetime, command: Rel
             code="not_in_session",
             room_pk=room.pk,
         )
-    occupancy.admit(booking, now)  # the usual refusals, before anything is written
+    occupancy.in_window(booking, now)  # the usual refusals, before anything is written
     if room.relay_id is None:
         raise NoLock()
     command.intent = _intent("door.unlock_intent", actor=user, room=room, booking=booking.pk)

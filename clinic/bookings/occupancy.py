@@ -110,10 +110,10 @@ def is_no_show(booking: Booking, now: datetime) -> bool:
     return closes is not None and now >= closes
 
 
-def admit(booking: Booking, now: datetime) -> None:
-    """Raise DoorRefused unless the first scan of this approved booking may open its door now:
-    in its window, the room open, and nobody else holding the room. `booking.room` loaded.
-    Run it again under the room lock before the door is opened: the holder may change."""
+def in_window(booking: Booking, now: datetime) -> None:
+    """Raise DoorRefused unless `now` is in the booking's check-in window and its room is open
+    for its slot (`booking.room` loaded). Others' sessions only ever widen the window. A first
+    scan also needs the room free (`room_free`, under the room lock)."""
     room = booking.room
     early = timedelta(minutes=settings.EARLY_CHECK_IN_MINUTES)
     if now < booking.start - early:
@@ -134,6 +134,10 @@ def admit(booking: Booking, now: datetime) -> None:
             )
     if not room.active or room_slot(room, booking.start) is None:
         raise DoorRefused(_("This room is closed now. Please contact staff."), code="room_closed", room_pk=room.pk)
+
+
+def room_free(booking: Booking, now: datetime) -> None:
+    """Raise DoorRefused (`room_in_use`, naming nobody) while someone else holds the room."""
     other = holder(booking, now)
     if other is not None:
         raise DoorRefused(
@@ -142,7 +146,7 @@ def admit(booking: Booking, now: datetime) -> None:
                 "your time to enter is kept until the room is free."
             ),
             code="room_in_use",
-            room_pk=room.pk,
+            room_pk=booking.room_id,
             holder=other,
         )
 
