@@ -39,6 +39,16 @@ def pytest_sessionstart(session) -> None:
 
 
 @pytest.fixture
+def sim(tmp_path):
+    """The relay simulator (a real Modbus TCP server) on a free port of 127.0.0.1."""
+    from hardware.simulator import RelaySimulator
+
+    simulator = RelaySimulator(log_path=tmp_path / "relays.log").start()
+    yield simulator
+    simulator.stop()
+
+
+@pytest.fixture
 def redis_url() -> str:
     from django.conf import settings
 

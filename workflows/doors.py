@@ -311,86 +311,56 @@ def _step(user: User, door: str, action: str | None, now: datetime, command: Rel
     return ScanResult("unlocked", booking, occupancy.repeat_until(booking))
 
 
-def _room_pk(door: str, exc: Exception | None = None) -> int | str:
-    pk = getattr(exc, "room_pk", None)
-    if pk is None:
-        pk = Room.objects.filter(door_token=door).values_list("pk", flat=True).first()
-    return pk or ""
+def _audit_scan(
+    user: User, door: str, command: RelayCommand, outcome: str, reason: str, exc: Exception | None = None
+) -> None:
+    room_pk = getattr(exc, "room_pk", None)
+    if room_pk is None:
+        room_pk = Room.objects.filter(door_token=door).values_list("pk", flat=True).first()
+    audit.record(
+        "door.scan",
+        actor=user,
+        object_type="rooms.room",
+        object_id=room_pk or "",
+        outcome=outcome,
+        reason=reason,
+        data=command.outcome(),
+    )
 
 
 def scan(*, user: User, door: str, action: str | None = None, now: datetime | None = None) -> ScanResult:
     """A logged-in person scanned a door's QR code (`action`: "finish" from the door page's
-    confirmed Finish button, "open" from its Open again button, which never finishes)."""
+    confirmed Finish button, "open" from its Open again button, which never finishes).
+    Every attempt is audited, with what the relay did."""
     _validated(door, action)
     now = now or timezone.now()
     command = RelayCommand()
     try:
         result = _step(user, door, action or None, now, command)
     except DoorRefused as exc:
-        audit.record(
-            "door.scan",
-            actor=user,
-            object_type="rooms.room",
-            object_id=_room_pk(door, exc),
-            outcome=AuditEvent.Outcome.REFUSED,
-            reason=exc.code,
-            data=command.outcome(),
-        )
+        _audit_scan(user, door, command, AuditEvent.Outcome.REFUSED, exc.code, exc)
         if exc.code == "room_in_use" and occupancy.overstaying(exc.holder, now):
             # Someone is waiting at the door of a session past its end: staff are told now.
             actions.flag_overstay(exc.holder.pk, now, "session past its end; the next donor is waiting at the door")
         raise
     except (LockUnavailable, BoardBusy, NoLock) as exc:
-        audit.record(
-            "door.scan",
-            actor=user,
-            object_type="rooms.room",
-            object_id=_room_pk(door),
-            outcome=AuditEvent.Outcome.FAILED,
-            reason=f"{exc.code}: {command.error or exc.message}"[:255],
-            data=command.outcome(),
-        )
+        reason = f"{exc.code}: {command.error or exc.message}"[:255]
+        _audit_scan(user, door, command, AuditEvent.Outcome.FAILED, reason)
         raise
     except DomainError as exc:  # the booking changed meanwhile (finished, closed), or is busy
-        audit.record(
-            "door.scan",
-            actor=user,
-            object_type="rooms.room",
-            object_id=_room_pk(door),
-            outcome=AuditEvent.Outcome.REFUSED,
-            reason=exc.code,
-            data=command.outcome(),
-        )
+        _audit_scan(user, door, command, AuditEvent.Outcome.REFUSED, exc.code)
         raise
     except BaseException:
-        # The database (or anything else) failed around a command that may have gone out.
+        # The database (or anything else) failed around a command that may have gone out. The
+        # database may be the reason: a failure to record this is logged; the intent stands.
         if command.intent is not None:
-            _record_quietly(user, door, command)
+            try:
+                _audit_scan(user, door, command, AuditEvent.Outcome.FAILED, "error after the relay command")
+            except DatabaseError:
+                log.exception("door scan: outcome of relay command (intent %s) not recorded", command.intent.pk)
         raise
-    audit.record(
-        "door.scan",
-        actor=user,
-        obj=result.booking.room,
-        data={"action": result.action, **command.outcome()},
-    )
+    audit.record("door.scan", actor=user, obj=result.booking.room, data={"action": result.action, **command.outcome()})
     return result
-
-
-def _record_quietly(user: User, door: str, command: RelayCommand) -> None:
-    """The outcome of a command whose scan failed for another reason; the database may be the
-    reason, so a failure to write this is logged, and the intent record stands alone."""
-    try:
-        audit.record(
-            "door.scan",
-            actor=user,
-            object_type="rooms.room",
-            object_id=_room_pk(door),
-            outcome=AuditEvent.Outcome.FAILED,
-            reason="error after the relay command",
-            data=command.outcome(),
-        )
-    except DatabaseError:
-        log.exception("door scan: outcome of relay command (intent %s) not recorded", command.intent.pk)
 
 
 def open_manually(*, room: Room, actor: User, reason: str, force: bool = False) -> None:
@@ -403,6 +373,7 @@ def open_manually(*, room: Room, actor: User, reason: str, force: bool = False) 
         raise NoLock()
     command = RelayCommand(extra={"force": force})
     command.intent = _intent("door.unlock_intent", actor=actor, room=room, manual=True, force=force)
+    outcome = AuditEvent.Outcome.FAILED
     try:
         with transaction.atomic():
             room_lock(room.pk)
@@ -412,28 +383,20 @@ def open_manually(*, room: Room, actor: User, reason: str, force: bool = False) 
                 if not force:
                     raise RoomInUse()
             unlock(room, command)
+        outcome = AuditEvent.Outcome.SUCCESS
     except RoomInUse:
-        audit.record(
-            "door.manual_open",
-            actor=actor,
-            obj=room,
-            outcome=AuditEvent.Outcome.REFUSED,
-            reason=reason,
-            data=command.outcome(),
-        )
+        outcome = AuditEvent.Outcome.REFUSED
         raise
     except (LockUnavailable, BoardBusy) as exc:
         command.error = command.error or str(exc.message)
-        audit.record(
-            "door.manual_open",
-            actor=actor,
-            obj=room,
-            outcome=AuditEvent.Outcome.FAILED,
-            reason=reason,
-            data=command.outcome(),
-        )
         raise
-    audit.record("door.manual_open", actor=actor, obj=room, reason=reason, data=command.outcome())
+    finally:
+        try:
+            audit.record(
+                "door.manual_open", actor=actor, obj=room, outcome=outcome, reason=reason, data=command.outcome()
+            )
+        except DatabaseError:  # the intent stands; the original error, if any, is what matters
+            log.exception("manual opening of room %s: outcome not recorded", room.pk)
 
 
 # --- what the door page says ---------------------------------------------------------------

@@ -8,10 +8,8 @@ from django.utils import timezone
 
 from clinic.audit.models import AuditEvent
 from clinic.bookings.models import Booking
-from clinic.rooms.models import RelayModule
-from hardware.simulator import RelaySimulator
 from tests import factories as f
-from tests.doors.helpers import SLOT_MINUTES, approved_booking, current_slot, open_all_day
+from tests.doors.helpers import SLOT_MINUTES, approved_booking, current_slot
 from tests.workflows.helpers import assert_finished
 from workflows import doors
 
@@ -21,30 +19,13 @@ pytestmark = pytest.mark.db_sensitive
 PULSE_MS = 300
 
 
-@pytest.fixture
-def sim(tmp_path):
-    simulator = RelaySimulator(log_path=tmp_path / "relays.log").start()
-    yield simulator
-    simulator.stop()
-
-
-@pytest.fixture
-def rooms(db, sim):
-    relay = RelayModule.objects.create(host="127.0.0.1", port=sim.port, unit=1)
-    a = f.room("Room A", coil=2, relay=relay, pulse_ms=PULSE_MS)
-    b = f.room("Room B", coil=5, relay=relay, pulse_ms=PULSE_MS)
-    for room in (a, b):
-        open_all_day(room)
-    return a, b
-
-
 def scan(client, room):
     return client.post("/api/scan/", {"door": room.door_token}, format="json")
 
 
-def test_a_granted_scan_flips_only_that_relay_and_it_falls_back(people, rooms, sim, client_for):
-    booking = approved_booking(people, rooms[0], current_slot())
-    response = scan(client_for(people.alice), rooms[0])
+def test_a_granted_scan_flips_only_that_relay_and_it_falls_back(people, door_rooms, sim, client_for):
+    booking = approved_booking(people, door_rooms[0], current_slot())
+    response = scan(client_for(people.alice), door_rooms[0])
     assert response.status_code == 200, response.content
     assert response.json()["action"] == "unlocked"
     assert response.json()["booking"]["status"] == "in_progress"
@@ -55,13 +36,13 @@ def test_a_granted_scan_flips_only_that_relay_and_it_falls_back(people, rooms, s
     assert AuditEvent.objects.filter(action="door.scan", actor=people.alice, outcome="success").exists()
 
 
-def test_a_repeat_scan_inside_the_window_opens_again_and_the_session_goes_on(people, rooms, sim, client_for):
-    booking = approved_booking(people, rooms[0], current_slot())
+def test_a_repeat_scan_inside_the_window_opens_again_and_the_session_goes_on(people, door_rooms, sim, client_for):
+    booking = approved_booking(people, door_rooms[0], current_slot())
     client = client_for(people.alice)
-    first = scan(client, rooms[0])
+    first = scan(client, door_rooms[0])
     assert first.status_code == 200 and first.json()["action"] == "unlocked"
     assert sim.wait_coil(2, False, timeout=2)
-    again = scan(client, rooms[0])
+    again = scan(client, door_rooms[0])
     assert again.status_code == 200, again.content
     assert again.json()["action"] == "unlocked"
     assert again.json()["booking"]["status"] == "in_progress"
@@ -74,16 +55,18 @@ def test_a_repeat_scan_inside_the_window_opens_again_and_the_session_goes_on(peo
     assert booking.processes.get().status == "NEW"
 
 
-def test_a_scan_after_the_repeat_window_finishes_without_touching_the_relay(people, rooms, sim, client_for, settings):
-    booking = approved_booking(people, rooms[0], current_slot())
+def test_a_scan_after_the_repeat_window_finishes_without_touching_the_relay(
+    people, door_rooms, sim, client_for, settings
+):
+    booking = approved_booking(people, door_rooms[0], current_slot())
     client = client_for(people.alice)
-    assert scan(client, rooms[0]).status_code == 200
+    assert scan(client, door_rooms[0]).status_code == 200
     assert sim.wait_coil(2, False, timeout=2)
     Booking.objects.filter(pk=booking.pk).update(
         checked_in_at=timezone.now() - timedelta(seconds=settings.DOOR_REPEAT_SECONDS + 1)
     )
     events = len(sim.history)
-    response = scan(client, rooms[0])
+    response = scan(client, door_rooms[0])
     assert response.status_code == 200
     assert response.json()["action"] == "finished"
     booking.refresh_from_db()
@@ -92,11 +75,11 @@ def test_a_scan_after_the_repeat_window_finishes_without_touching_the_relay(peop
     assert_finished(booking)
 
 
-def test_finish_ends_the_session_at_once(people, rooms, sim, client_for):
-    booking = approved_booking(people, rooms[0], current_slot())
+def test_finish_ends_the_session_at_once(people, door_rooms, sim, client_for):
+    booking = approved_booking(people, door_rooms[0], current_slot())
     client = client_for(people.alice)
-    assert scan(client, rooms[0]).status_code == 200
-    response = client.post("/api/scan/", {"door": rooms[0].door_token, "action": "finish"}, format="json")
+    assert scan(client, door_rooms[0]).status_code == 200
+    response = client.post("/api/scan/", {"door": door_rooms[0].door_token, "action": "finish"}, format="json")
     assert response.status_code == 200
     assert response.json()["action"] == "finished"
     assert response.json()["booking"]["checked_out_at"] is not None
@@ -105,20 +88,20 @@ def test_finish_ends_the_session_at_once(people, rooms, sim, client_for):
     assert_finished(booking)
 
 
-def test_finish_before_the_session_is_refused_and_changes_nothing(people, rooms, sim, client_for):
-    booking = approved_booking(people, rooms[0], current_slot())
+def test_finish_before_the_session_is_refused_and_changes_nothing(people, door_rooms, sim, client_for):
+    booking = approved_booking(people, door_rooms[0], current_slot())
     response = client_for(people.alice).post(
-        "/api/scan/", {"door": rooms[0].door_token, "action": "finish"}, format="json"
+        "/api/scan/", {"door": door_rooms[0].door_token, "action": "finish"}, format="json"
     )
     assert response.status_code == 403
     assert response.json()["code"] == "not_in_session"
     assert Booking.objects.get(pk=booking.pk).status == "approved" and sim.history == []
 
 
-def test_open_never_finishes_a_session(people, rooms, sim, client_for, settings):
-    booking = approved_booking(people, rooms[0], current_slot())
+def test_open_never_finishes_a_session(people, door_rooms, sim, client_for, settings):
+    booking = approved_booking(people, door_rooms[0], current_slot())
     client = client_for(people.alice)
-    body = {"door": rooms[0].door_token, "action": "open"}
+    body = {"door": door_rooms[0].door_token, "action": "open"}
     assert client.post("/api/scan/", body, format="json").json()["action"] == "unlocked"
     Booking.objects.filter(pk=booking.pk).update(
         checked_in_at=timezone.now() - timedelta(seconds=settings.DOOR_REPEAT_SECONDS + 1)
@@ -131,20 +114,20 @@ def test_open_never_finishes_a_session(people, rooms, sim, client_for, settings)
     assert Booking.objects.get(pk=booking.pk).status == "in_progress" and len(sim.history) == events
 
 
-def test_a_scan_after_the_session_says_when_it_finished(people, rooms, sim, client_for):
-    approved_booking(people, rooms[0], current_slot())
+def test_a_scan_after_the_session_says_when_it_finished(people, door_rooms, sim, client_for):
+    approved_booking(people, door_rooms[0], current_slot())
     client = client_for(people.alice)
-    assert scan(client, rooms[0]).status_code == 200
-    finished = client.post("/api/scan/", {"door": rooms[0].door_token, "action": "finish"}, format="json").json()
-    response = scan(client, rooms[0])
+    assert scan(client, door_rooms[0]).status_code == 200
+    finished = client.post("/api/scan/", {"door": door_rooms[0].door_token, "action": "finish"}, format="json").json()
+    response = scan(client, door_rooms[0])
     assert response.status_code == 403
     assert response.json()["code"] == "session_finished"
     assert finished["booking"]["checked_out_at"][11:16] in response.json()["detail"]
 
 
-def test_an_unknown_action_is_a_400(people, rooms, client_for):
+def test_an_unknown_action_is_a_400(people, door_rooms, client_for):
     response = client_for(people.alice).post(
-        "/api/scan/", {"door": rooms[0].door_token, "action": "explode"}, format="json"
+        "/api/scan/", {"door": door_rooms[0].door_token, "action": "explode"}, format="json"
     )
     assert response.status_code == 400
     assert "action" in response.json()["errors"]
@@ -153,17 +136,17 @@ def test_an_unknown_action_is_a_400(people, rooms, client_for):
 # --- one person in a room at a time ---------------------------------------------------------
 
 
-def test_back_to_back_the_next_donor_waits_until_the_room_is_free(people, rooms, sim, client_for):
+def test_back_to_back_the_next_donor_waits_until_the_room_is_free(people, door_rooms, sim, client_for):
     """alice is inside; bob, early for the next slot, scans the same door: refused, the relay
     still, his booking unchanged. When alice finishes, bob's scan opens the door."""
     slot = current_slot()
-    alice = approved_booking(people, rooms[0], slot)
-    bob = approved_booking(people, rooms[0], slot + timedelta(minutes=SLOT_MINUTES), donor=people.bob)
-    assert scan(client_for(people.alice), rooms[0]).json()["action"] == "unlocked"
+    alice = approved_booking(people, door_rooms[0], slot)
+    bob = approved_booking(people, door_rooms[0], slot + timedelta(minutes=SLOT_MINUTES), donor=people.bob)
+    assert scan(client_for(people.alice), door_rooms[0]).json()["action"] == "unlocked"
     assert sim.wait_coil(2, False, timeout=2)
     events = len(sim.history)
 
-    response = scan(client_for(people.bob), rooms[0])
+    response = scan(client_for(people.bob), door_rooms[0])
     assert response.status_code == 403, response.content
     assert response.json()["code"] == "room_in_use"
     text = response.content.decode().lower()
@@ -175,9 +158,9 @@ def test_back_to_back_the_next_donor_waits_until_the_room_is_free(people, rooms,
         action="door.scan", actor=people.bob, outcome="refused", reason="room_in_use"
     ).exists()
 
-    finish = {"door": rooms[0].door_token, "action": "finish"}
+    finish = {"door": door_rooms[0].door_token, "action": "finish"}
     assert client_for(people.alice).post("/api/scan/", finish, format="json").json()["action"] == "finished"
-    response = scan(client_for(people.bob), rooms[0])
+    response = scan(client_for(people.bob), door_rooms[0])
     assert response.status_code == 200, response.content
     assert response.json()["action"] == "unlocked"
     assert sim.wait_coil(2, False, timeout=2)
@@ -187,30 +170,30 @@ def test_back_to_back_the_next_donor_waits_until_the_room_is_free(people, rooms,
     assert (alice.status, bob.status) == ("completed", "in_progress")
 
 
-def test_an_early_donor_never_goes_in_ahead_of_the_one_whose_slot_comes_first(people, rooms, sim, client_for):
+def test_an_early_donor_never_goes_in_ahead_of_the_one_whose_slot_comes_first(people, door_rooms, sim, client_for):
     slot = current_slot()
-    approved_booking(people, rooms[0], slot)
-    approved_booking(people, rooms[0], slot + timedelta(minutes=SLOT_MINUTES), donor=people.bob)
-    response = scan(client_for(people.bob), rooms[0])
+    approved_booking(people, door_rooms[0], slot)
+    approved_booking(people, door_rooms[0], slot + timedelta(minutes=SLOT_MINUTES), donor=people.bob)
+    response = scan(client_for(people.bob), door_rooms[0])
     assert response.status_code == 403
     assert response.json()["code"] == "room_in_use"
     assert sim.history == []
-    assert scan(client_for(people.alice), rooms[0]).json()["action"] == "unlocked"
+    assert scan(client_for(people.alice), door_rooms[0]).json()["action"] == "unlocked"
 
 
-def test_the_room_managers_hear_at_once_of_an_overstay_that_keeps_someone_waiting(people, rooms, sim, client_for):
+def test_the_room_managers_hear_at_once_of_an_overstay_that_keeps_someone_waiting(people, door_rooms, sim, client_for):
     from clinic.notifications.models import Notification
 
     slot = current_slot()
-    alice = approved_booking(people, rooms[0], slot)
-    assert scan(client_for(people.alice), rooms[0]).status_code == 200
+    alice = approved_booking(people, door_rooms[0], slot)
+    assert scan(client_for(people.alice), door_rooms[0]).status_code == 200
     # alice's slot is over; bob's is now.
     Booking.objects.filter(pk=alice.pk).update(
         start=slot - timedelta(minutes=2 * SLOT_MINUTES), end=slot - timedelta(minutes=SLOT_MINUTES)
     )
-    approved_booking(people, rooms[0], slot, donor=people.bob)
+    approved_booking(people, door_rooms[0], slot, donor=people.bob)
     for _ in range(2):
-        response = scan(client_for(people.bob), rooms[0])
+        response = scan(client_for(people.bob), door_rooms[0])
         assert response.status_code == 403 and response.json()["code"] == "room_in_use"
     told = Notification.objects.filter(kind="room.overstay", recipient=people.rita)
     assert told.count() == 1 and told.get().booking_id == alice.pk
@@ -220,9 +203,9 @@ def test_the_room_managers_hear_at_once_of_an_overstay_that_keeps_someone_waitin
     assert not Notification.objects.filter(kind="room.overstay", recipient=people.bob).exists()
 
 
-def test_another_donor_at_a_booked_door_is_refused_and_the_relay_untouched(people, rooms, sim, client_for):
-    approved_booking(people, rooms[0], current_slot())
-    response = scan(client_for(people.bob), rooms[0])
+def test_another_donor_at_a_booked_door_is_refused_and_the_relay_untouched(people, door_rooms, sim, client_for):
+    approved_booking(people, door_rooms[0], current_slot())
+    response = scan(client_for(people.bob), door_rooms[0])
     assert response.status_code == 403
     assert response.json()["code"] == "no_booking"
     assert "alice" not in response.content.decode().lower()
@@ -232,20 +215,20 @@ def test_another_donor_at_a_booked_door_is_refused_and_the_relay_untouched(peopl
     ).exists()
 
 
-def test_the_wrong_door_is_refused(people, rooms, sim, client_for):
-    approved_booking(people, rooms[0], current_slot())
-    response = scan(client_for(people.alice), rooms[1])
+def test_the_wrong_door_is_refused(people, door_rooms, sim, client_for):
+    approved_booking(people, door_rooms[0], current_slot())
+    response = scan(client_for(people.alice), door_rooms[1])
     assert response.status_code == 403
     assert response.json()["code"] == "no_booking"
     assert sim.history == []
 
 
-def test_a_forged_or_rotated_token_is_a_bad_door(people, rooms, sim, client_for):
-    booking = approved_booking(people, rooms[0], current_slot())
+def test_a_forged_or_rotated_token_is_a_bad_door(people, door_rooms, sim, client_for):
+    booking = approved_booking(people, door_rooms[0], current_slot())
     client = client_for(people.alice)
     assert client.post("/api/scan/", {"door": "x" * 32}, format="json").json()["code"] == "bad_door"
-    old = rooms[0].door_token
-    assert client_for(people.sam).post(f"/api/rooms/{rooms[0].pk}/door-token/rotate/").status_code == 200
+    old = door_rooms[0].door_token
+    assert client_for(people.sam).post(f"/api/rooms/{door_rooms[0].pk}/door-token/rotate/").status_code == 200
     response = client.post("/api/scan/", {"door": old}, format="json")
     assert response.status_code == 403
     assert response.json()["code"] == "bad_door"
@@ -253,43 +236,43 @@ def test_a_forged_or_rotated_token_is_a_bad_door(people, rooms, sim, client_for)
     assert booking.status == "approved" and sim.history == []
 
 
-def test_too_early_and_too_late(people, rooms, sim, client_for, settings):
+def test_too_early_and_too_late(people, door_rooms, sim, client_for, settings):
     later = current_slot() + timedelta(hours=2)
-    booking = approved_booking(people, rooms[0], later)
-    response = scan(client_for(people.alice), rooms[0])
+    booking = approved_booking(people, door_rooms[0], later)
+    response = scan(client_for(people.alice), door_rooms[0])
     assert response.status_code == 403
     assert response.json()["code"] == "too_early"
     Booking.objects.filter(pk=booking.pk).update(
         start=timezone.now() - timedelta(minutes=settings.CHECK_IN_GRACE_MINUTES + 1)
     )
-    response = scan(client_for(people.alice), rooms[0])
+    response = scan(client_for(people.alice), door_rooms[0])
     assert response.json()["code"] == "too_late"
     booking.refresh_from_db()
     assert booking.status == "approved" and sim.history == []
 
 
-def test_a_pending_booking_is_not_approved(people, rooms, sim, client_for):
-    booking = f.booking(people.alice, rooms[0], current_slot())
-    response = scan(client_for(people.alice), rooms[0])
+def test_a_pending_booking_is_not_approved(people, door_rooms, sim, client_for):
+    booking = f.booking(people.alice, door_rooms[0], current_slot())
+    response = scan(client_for(people.alice), door_rooms[0])
     assert response.status_code == 403
     assert response.json()["code"] == "not_approved"
     assert Booking.objects.get(pk=booking.pk).status == "pending"
 
 
-def test_a_closed_room_is_refused(people, rooms, sim, client_for):
-    approved_booking(people, rooms[0], current_slot())
-    rooms[0].openings.all().delete()
-    response = scan(client_for(people.alice), rooms[0])
+def test_a_closed_room_is_refused(people, door_rooms, sim, client_for):
+    approved_booking(people, door_rooms[0], current_slot())
+    door_rooms[0].openings.all().delete()
+    response = scan(client_for(people.alice), door_rooms[0])
     assert response.status_code == 403
     assert response.json()["code"] == "room_closed"
     assert sim.history == []
 
 
-def test_a_stopped_simulator_gives_a_503_fast_and_changes_nothing(people, rooms, sim, client_for):
-    booking = approved_booking(people, rooms[0], current_slot())
+def test_a_stopped_simulator_gives_a_503_fast_and_changes_nothing(people, door_rooms, sim, client_for):
+    booking = approved_booking(people, door_rooms[0], current_slot())
     sim.stop()
     started = time.monotonic()
-    response = scan(client_for(people.alice), rooms[0])
+    response = scan(client_for(people.alice), door_rooms[0])
     assert time.monotonic() - started < 2
     assert response.status_code == 503
     assert response.json()["code"] == "lock_unavailable"
@@ -298,11 +281,11 @@ def test_a_stopped_simulator_gives_a_503_fast_and_changes_nothing(people, rooms,
     assert AuditEvent.objects.filter(action="door.scan", outcome="failed").exists()
 
 
-def test_a_frozen_board_gives_a_503_within_2_seconds(people, rooms, sim, client_for):
-    booking = approved_booking(people, rooms[0], current_slot())
+def test_a_frozen_board_gives_a_503_within_2_seconds(people, door_rooms, sim, client_for):
+    booking = approved_booking(people, door_rooms[0], current_slot())
     sim.set_frozen(True)
     started = time.monotonic()
-    response = scan(client_for(people.alice), rooms[0])
+    response = scan(client_for(people.alice), door_rooms[0])
     elapsed = time.monotonic() - started
     assert response.status_code == 503, response.content
     assert elapsed < 2.0, elapsed
@@ -311,27 +294,27 @@ def test_a_frozen_board_gives_a_503_within_2_seconds(people, rooms, sim, client_
     assert AuditEvent.objects.filter(action="door.scan", outcome="failed").count() == 1
 
 
-def test_anonymous_scans_are_401(rooms, anon):
-    response = anon.post("/api/scan/", {"door": rooms[0].door_token}, format="json")
+def test_anonymous_scans_are_401(door_rooms, anon):
+    response = anon.post("/api/scan/", {"door": door_rooms[0].door_token}, format="json")
     assert response.status_code == 401
 
 
-def test_bad_bodies_are_400(people, rooms, client_for):
+def test_bad_bodies_are_400(people, door_rooms, client_for):
     client = client_for(people.alice)
     assert client.post("/api/scan/", {}, format="json").status_code == 400
     assert client.post("/api/scan/", {"door": ["x"]}, format="json").status_code == 400
 
 
-def test_a_door_held_open_is_alerted_once(people, rooms, sim, settings):
-    rooms[0].door_sensor_input = 3
-    rooms[0].save()
+def test_a_door_held_open_is_alerted_once(people, door_rooms, sim, settings):
+    door_rooms[0].door_sensor_input = 3
+    door_rooms[0].save()
     now = timezone.now()
     sim.set_door(3, True)
     assert doors.watch_doors(now) == []
-    assert doors.watch_doors(now + timedelta(seconds=settings.DOOR_HELD_OPEN_SECONDS)) == [rooms[0].pk]
+    assert doors.watch_doors(now + timedelta(seconds=settings.DOOR_HELD_OPEN_SECONDS)) == [door_rooms[0].pk]
     assert doors.watch_doors(now + timedelta(seconds=settings.DOOR_HELD_OPEN_SECONDS + 60)) == []
     assert AuditEvent.objects.filter(action="door.held_open").count() == 1
     sim.set_door(3, False)
     doors.watch_doors(now + timedelta(seconds=500))
-    rooms[0].refresh_from_db()
-    assert rooms[0].door_open_since is None and rooms[0].door_alerted_at is None
+    door_rooms[0].refresh_from_db()
+    assert door_rooms[0].door_open_since is None and door_rooms[0].door_alerted_at is None

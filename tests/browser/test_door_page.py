@@ -11,19 +11,11 @@ from django.utils import timezone
 
 from clinic.bookings.models import Booking
 from clinic.rooms.models import RelayModule
-from hardware.simulator import RelaySimulator
 from tests import factories as f
 from tests.browser.test_journey import DESK, PHONE, log_in, server_passwords
 from tests.doors.helpers import approved_booking, current_slot, open_all_day
 
 pytestmark = [pytest.mark.browser, pytest.mark.celery]
-
-
-@pytest.fixture
-def sim(tmp_path):
-    simulator = RelaySimulator(log_path=tmp_path / "relays.log").start()
-    yield simulator
-    simulator.stop()
 
 
 def test_the_door_page_says_what_a_tap_will_do(live, chromium, sim, screenshots, people):

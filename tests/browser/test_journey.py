@@ -11,7 +11,6 @@ from django.utils import timezone
 
 from clinic.bookings.models import Booking
 from clinic.rooms.models import Opening, RelayModule, Room
-from hardware.simulator import RelaySimulator
 from tests import factories as f
 from tests.factories import PASSWORD
 
@@ -45,13 +44,6 @@ def next_slot_day_and_start() -> datetime:
     if start.hour == 23 and start.minute > 25:
         start = (start + timedelta(days=1)).replace(hour=0, minute=30)
     return start
-
-
-@pytest.fixture
-def sim(tmp_path):
-    simulator = RelaySimulator(log_path=tmp_path / "relays.log").start()
-    yield simulator
-    simulator.stop()
 
 
 def log_in(page, base: str, username: str, next_path: str) -> None:

@@ -8,7 +8,6 @@ from pathlib import Path
 
 import pytest
 
-from hardware.simulator import RelaySimulator
 from tests.hardware.helpers import SimProcess
 
 from .helpers import WebProcess
@@ -24,13 +23,6 @@ def held_deliveries(monkeypatch) -> list[int]:
     held: list[int] = []
     monkeypatch.setattr(services, "enqueue", held.extend)
     return held
-
-
-@pytest.fixture
-def sim(tmp_path: Path) -> Iterator[RelaySimulator]:
-    simulator = RelaySimulator(log_path=tmp_path / "relays.log").start()
-    yield simulator
-    simulator.stop()
 
 
 @pytest.fixture

@@ -9,16 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from hardware.simulator import RelaySimulator
-
 from .helpers import SimProcess
-
-
-@pytest.fixture
-def sim(tmp_path: Path) -> Iterator[RelaySimulator]:
-    simulator = RelaySimulator(log_path=tmp_path / "sim.log").start()
-    yield simulator
-    simulator.stop()
 
 
 @pytest.fixture

@@ -99,6 +99,6 @@ def test_every_log_line_is_parseable(sim: RelaySimulator, client: ModbusTcpClien
     sim.set_frozen(False)
     client.read_coils(0, count=8, device_id=1)
     assert sim.wait_coil(0, False, timeout=1)
-    lines = (tmp_path / "sim.log").read_text().splitlines()
+    lines = (tmp_path / "relays.log").read_text().splitlines()
     assert len(lines) == 8
     assert all(LOG_LINE_RE.fullmatch(line) for line in lines), lines
