@@ -168,10 +168,29 @@ CACHES = {
         "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5},
     }
 }
+# A socket's consumer waits on Redis with a blocking read (BZPOPMIN, 5 s at a time). redis-py
+# 8 gives every connection a 5 s socket_timeout by default, so an idle socket's read timed out
+# with the blocking call and the socket died every 5 s (redis-py issue 4091). Reads are allowed
+# well past the blocking time; a dead Redis is still noticed by keepalive and the health check.
+CHANNEL_LAYER_SOCKET_TIMEOUT_S = 30
+
+
+def channel_layer_hosts(url: str) -> list[dict]:
+    return [
+        {
+            "address": url,
+            "socket_timeout": CHANNEL_LAYER_SOCKET_TIMEOUT_S,
+            "socket_connect_timeout": 5,
+            "socket_keepalive": True,
+            "health_check_interval": 15,
+        }
+    ]
+
+
 CHANNEL_LAYERS = {
     "default": {
         "BACKEND": "channels_redis.core.RedisChannelLayer",
-        "CONFIG": {"hosts": [REDIS_URL]},
+        "CONFIG": {"hosts": channel_layer_hosts(REDIS_URL)},
     }
 }
 

@@ -205,10 +205,12 @@ def celery_broker(url: str) -> Iterator[None]:
 
 
 def channel_layers(redis_url: str, prefix: str = "asgi") -> dict[str, Any]:
+    from clinic.settings import channel_layer_hosts
+
     return {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [redis_url], "prefix": prefix},
+            "CONFIG": {"hosts": channel_layer_hosts(redis_url), "prefix": prefix},
         }
     }
 
