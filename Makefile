@@ -7,7 +7,7 @@ TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/test
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/12
 export DJANGO_SETTINGS_MODULE := clinic.settings
 
-.PHONY: run test lint format bench venv clean prod-check soak door-machine
+.PHONY: run test lint format bench venv clean prod-check soak door-machine install-check
 
 venv: $(VENV)/.installed
 
@@ -56,3 +56,15 @@ clean:
 
 prod-check: venv
 	$(PY) deploy/prod_check.py
+
+# The production install as deploy/README.md has it: a fresh venv from requirements.txt alone,
+# pip check, every module of the product imported, and prod-check run on that venv.
+PROD_VENV := var/prod-venv
+install-check:
+	rm -rf $(PROD_VENV)
+	$(PYTHON) -m venv $(PROD_VENV)
+	$(PROD_VENV)/bin/python -m pip install -q --upgrade pip
+	$(PROD_VENV)/bin/python -m pip install -q -r requirements.txt
+	$(PROD_VENV)/bin/python -m pip check
+	$(PROD_VENV)/bin/python deploy/import_all.py
+	$(PROD_VENV)/bin/python deploy/prod_check.py
