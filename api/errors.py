@@ -6,6 +6,7 @@ import logging
 from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
 from django.db import DatabaseError, InterfaceError, OperationalError
 from django.http import Http404, JsonResponse
 from django.utils.translation import gettext as _
@@ -76,7 +77,20 @@ def error_body(detail: str, code: str, errors: dict | None = None) -> dict[str, 
     return body
 
 
+def _request_too_big(exc: Exception) -> tuple[dict[str, Any], int] | None:
+    """Django's limits on a request (DATA_UPLOAD_MAX_MEMORY_SIZE, _NUMBER_FIELDS, _NUMBER_FILES)
+    as JSON: an oversize body is a 413, too many fields or parameters a 400."""
+    if isinstance(exc, RequestDataTooBig):
+        return error_body(_("The request body is too large."), "too_large"), status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+    if isinstance(exc, (TooManyFieldsSent, TooManyFilesSent)):
+        return error_body(_("The request has too many fields or parameters."), "too_many_fields"), 400
+    return None
+
+
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    too_big = _request_too_big(exc)
+    if too_big is not None:
+        return Response(too_big[0], status=too_big[1])
     if isinstance(exc, DomainError):
         return Response(
             error_body(_localized(exc.message), exc.code, _localized_fields(exc.fields)), status=domain_status(exc)
@@ -118,6 +132,18 @@ def json_404(request, exception=None):
 
         return render(request, "pages/404.html", status=404)
     return JsonResponse(error_body(_("Not found."), "not_found"), status=404)
+
+
+def json_400(request, exception=None):
+    """A request Django refused before any view (an oversize body, too many parameters, a bad
+    Host header...): JSON for the API, the page otherwise."""
+    if not request.path.startswith("/api/"):
+        from django.views.defaults import bad_request
+
+        return bad_request(request, exception)
+    too_big = _request_too_big(exception) if exception is not None else None
+    body, code = too_big or (error_body(_("Bad request."), "bad_request"), 400)
+    return JsonResponse(body, status=code)
 
 
 def json_500(request) -> JsonResponse:

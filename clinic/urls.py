@@ -7,6 +7,7 @@ from viewflow.contrib.auth import AuthViewset
 from api.views.health import healthz
 from workflows.viewsets import site
 
+handler400 = "api.errors.json_400"
 handler404 = "api.errors.json_404"
 handler500 = "api.errors.json_500"
 

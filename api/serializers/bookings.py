@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
-from api.serializers.fields import DateTimeField
+from api.serializers.fields import DateTimeField, IdField
 from api.serializers.rooms import query_date_in_range
 from clinic.bookings.models import Booking, Status
 
 
 class BookingCreateSerializer(serializers.Serializer):
-    room = serializers.IntegerField(min_value=1)
+    room = IdField()
     start = DateTimeField()
     donor = serializers.CharField(required=False, max_length=20, help_text="staff only: user id or donor code")
 
@@ -62,7 +62,7 @@ class BookingWithIdentitySerializer(BookingSerializer):
 class BookingListQuerySerializer(serializers.Serializer):
     status = serializers.ChoiceField(choices=Status.values, required=False)
     date = serializers.DateField(required=False, validators=[query_date_in_range])
-    room = serializers.IntegerField(required=False, min_value=1)
+    room = IdField(required=False)
 
 
 def _serializer_class(user) -> type[BookingSerializer]:

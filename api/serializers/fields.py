@@ -15,3 +15,17 @@ class DateTimeField(serializers.DateTimeField):
             return super().enforce_timezone(value)
         except OverflowError:
             self.fail("overflow")
+
+
+# The largest id a database row can have (a signed 64-bit integer): anything larger is refused
+# here (400) rather than overflowing the database driver (SQLite raises, it does not answer).
+MAX_ID = 2**63 - 1
+
+
+class IdField(serializers.IntegerField):
+    """A row's id given in a body or a filter: a whole number from 1 to 2^63-1."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("min_value", 1)
+        kwargs.setdefault("max_value", MAX_ID)
+        super().__init__(**kwargs)

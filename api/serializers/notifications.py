@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
+from api.serializers.fields import MAX_ID
 from clinic.notifications.models import Kind, Notification
 
 
@@ -18,5 +19,5 @@ class NotificationSerializer(serializers.ModelSerializer):
 
 class NotificationListQuerySerializer(serializers.Serializer):
     after = serializers.IntegerField(
-        required=False, min_value=0, max_value=2**63 - 1, help_text="only notifications with a greater id"
+        required=False, min_value=0, max_value=MAX_ID, help_text="only notifications with a greater id"
     )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
+from api.serializers.fields import IdField
 from clinic.payments.models import FeeItem, PaymentOrder
 
 MAX_FEN = 2_147_483_647  # the column's limit
@@ -57,7 +58,7 @@ class FeeItemListQuerySerializer(serializers.Serializer):
 
 class PaymentCreateSerializer(serializers.Serializer):
     item = serializers.SlugField(max_length=40, help_text="a fee item's code")
-    booking = serializers.IntegerField(min_value=1, required=False, allow_null=True)
+    booking = IdField(required=False, allow_null=True)
 
 
 class PaymentOrderSerializer(serializers.ModelSerializer):
@@ -85,7 +86,7 @@ class PaymentOrderSerializer(serializers.ModelSerializer):
 class PaymentListQuerySerializer(serializers.Serializer):
     status = serializers.ChoiceField(choices=PaymentOrder.Status.values, required=False)
     reference = serializers.CharField(max_length=32, required=False)
-    booking = serializers.IntegerField(min_value=1, required=False)
+    booking = IdField(required=False)
 
 
 class ConfirmSerializer(serializers.Serializer):

@@ -3,7 +3,7 @@
 from rest_framework import serializers
 
 from api.serializers.bookings import BookingSerializer
-from api.serializers.fields import DateTimeField
+from api.serializers.fields import DateTimeField, IdField
 
 
 class TaskSerializer(serializers.Serializer):
@@ -35,5 +35,5 @@ class CancelSerializer(serializers.Serializer):
 
 
 class RescheduleSerializer(serializers.Serializer):
-    room = serializers.IntegerField(min_value=1)
+    room = IdField()
     start = DateTimeField()
