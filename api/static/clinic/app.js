@@ -28,16 +28,56 @@ window.clinic = (function () {
     return node;
   }
   function hhmm(iso) { return iso.slice(11, 16); }
-  /* Live notifications: calls onEvent(notification) for each pushed event; reconnects. */
+  /* Live notifications: calls onEvent(notification) for each pushed event, and onEvent(null)
+     on every (re)connect (the page refreshes what it shows). Before a socket is trusted, what
+     was missed while it was down is fetched (/api/notifications/?after=) and handed over first,
+     oldest first; events arriving meanwhile wait, and none is handed over twice. */
   function live(onEvent) {
-    var delay = 1000;
+    var delay = 1000, lastId = null;
+    function deliver(event) {
+      if (event && event.id) {
+        if (lastId !== null && event.id <= lastId) return;
+        lastId = event.id;
+      }
+      onEvent(event);
+    }
+    function missed(url, rows, pages) {
+      return api("GET", url).then(function (answer) {
+        var body = answer.ok && answer.body ? answer.body : {results: []};
+        rows = rows.concat(body.results || []);
+        if (body.next && pages < 20) return missed(body.next, rows, pages + 1);
+        return rows;
+      });
+    }
+    function catchUp() {
+      if (lastId === null) {  // the first connect: the page has just loaded what there is
+        return api("GET", "/api/notifications/").then(function (answer) {
+          var rows = answer.ok && answer.body ? answer.body.results || [] : [];
+          lastId = rows.length ? rows[0].id : 0;
+        });
+      }
+      return missed("/api/notifications/?after=" + lastId, [], 1).then(function (rows) {
+        rows.sort(function (a, b) { return a.id - b.id; }).forEach(deliver);
+      });
+    }
     function connect() {
       var scheme = location.protocol === "https:" ? "wss://" : "ws://";
       var socket = new WebSocket(scheme + location.host + "/ws/notifications/");
+      var waiting = [];
       socket.onmessage = function (message) {
-        try { onEvent(JSON.parse(message.data)); } catch (e) { /* ignore malformed */ }
+        var event;
+        try { event = JSON.parse(message.data); } catch (e) { return; /* ignore malformed */ }
+        if (waiting) waiting.push(event); else deliver(event);
       };
-      socket.onopen = function () { delay = 1000; onEvent(null); };
+      socket.onopen = function () {
+        delay = 1000;
+        catchUp().then(function () {
+          var queued = waiting || [];
+          waiting = null;
+          queued.forEach(deliver);
+          onEvent(null);
+        });
+      };
       socket.onclose = function () { setTimeout(connect, delay); delay = Math.min(delay * 2, 30000); };
     }
     if (window.WebSocket) connect();
