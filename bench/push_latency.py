@@ -7,7 +7,11 @@ bookings the donor opens his socket (token, no Origin, as the app does), staff a
 review, then the room manager approves the room review: that second approval completes the
 process and its response is time zero; a reader thread stamps each message as it arrives.
 
-Run: .venv/bin/python bench/push_latency.py [-n 200]
+Every donor's socket is opened first and left idle (--idle, 30 s by default: well past the
+channel layer's 5 s blocking read), then the approvals run on those same sockets, as on phones
+left waiting for their answer. A socket the server closed meanwhile is counted, not reopened.
+
+Run: .venv/bin/python bench/push_latency.py [-n 200] [--idle 30]
 PUSH_BENCH_DATABASE_URL defaults to postgres://postgres@127.0.0.1:5432/clinic_bench_push (created
 if missing, migrated, emptied at each run). Prints figures; exits 1 only when the run breaks.
 """
@@ -24,6 +28,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Sequence
+from contextlib import ExitStack
 from datetime import timedelta
 from pathlib import Path
 
@@ -126,6 +131,7 @@ class Reader(threading.Thread):
     def __init__(self, ws) -> None:
         super().__init__(daemon=True)
         self.ws, self.messages = ws, queue.Queue()
+        self.closed_at: float | None = None
 
     def run(self) -> None:
         from websockets.exceptions import ConnectionClosed
@@ -135,6 +141,7 @@ class Reader(threading.Thread):
                 self.messages.put((time.perf_counter(), json.loads(raw)))
         except ConnectionClosed:
             pass
+        self.closed_at = time.perf_counter()
 
     def wait_for(self, kind: str, timeout: float = 10.0) -> tuple[float, dict]:
         deadline = time.perf_counter() + timeout
@@ -157,6 +164,7 @@ def line(label: str, ms: Sequence[float]) -> str:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("-n", type=int, default=200, help="approvals to measure (≤ 2400)")
+    parser.add_argument("--idle", type=float, default=30.0, help="seconds every socket idles before the approvals")
     args = parser.parse_args(argv)
 
     ensure_database(os.environ["DATABASE_URL"])
@@ -188,10 +196,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         base = f"http://127.0.0.1:{port}"
         staff, room_manager = Http(base, tokens["staff"]), Http(base, tokens["room_manager"])
         push_ms, approve_ms, total_ms = [], [], []
-        for booking_id, donor_token in bookings:
-            with connect(f"ws://127.0.0.1:{port}/ws/notifications/?token={donor_token}", open_timeout=5) as ws:
-                reader = Reader(ws)
-                reader.start()
+        readers = {}
+        with ExitStack() as sockets:
+            for booking_id, donor_token in bookings:
+                ws = sockets.enter_context(
+                    connect(f"ws://127.0.0.1:{port}/ws/notifications/?token={donor_token}", open_timeout=5)
+                )
+                readers[booking_id] = Reader(ws)
+                readers[booking_id].start()
+            print(f"{len(readers)} sockets open; idling {args.idle:.0f} s")
+            time.sleep(args.idle)
+            for booking_id, _ in bookings:
+                reader = readers[booking_id]
+                if reader.closed_at is not None:
+                    continue  # counted below
                 status, body, _ = staff.post(f"/api/tasks/{task_id(booking_id, 'staff_review')}/approve/")
                 assert status == 200, body
                 reader.wait_for("booking.reviewed")
@@ -202,11 +220,14 @@ def main(argv: Sequence[str] | None = None) -> int:
                 assert status == 200 and body["booking"]["status"] == "approved", body
                 arrived, message = reader.wait_for("booking.approved")
                 assert message["booking"] == booking_id
-            push_ms.append((arrived - answered) * 1000)
-            approve_ms.append((answered - began) * 1000)
-            total_ms.append((arrived - began) * 1000)
-            connection.close()
-
+                push_ms.append((arrived - answered) * 1000)
+                approve_ms.append((answered - began) * 1000)
+                total_ms.append((arrived - began) * 1000)
+                connection.close()
+            closed = sum(1 for reader in readers.values() if reader.closed_at is not None)
+        print(f"sockets the server closed while they idled or waited: {closed} of {len(readers)}")
+        server_errors = [w for w in ("Traceback", "TimeoutError", "ERROR") if w in server.log()]
+        print(f"server log: {'errors: ' + ', '.join(server_errors) if server_errors else 'no error'}")
         print(line(f"approving request (send → response), n={len(approve_ms)}", approve_ms))
         print(line("push (response → socket receives)", push_ms))
         print(line("end to end (send → socket receives)", total_ms))
