@@ -7,7 +7,7 @@ TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/test
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/12
 export DJANGO_SETTINGS_MODULE := clinic.settings
 
-.PHONY: run test lint format bench venv clean prod-check soak door-machine install-check
+.PHONY: run test lint format bench venv clean prod-check soak soak-prod door-machine install-check
 
 venv: $(VENV)/.installed
 
@@ -37,7 +37,7 @@ test: venv lint
 
 # Every benchmark but the soak (minutes long, see `soak`).
 bench: venv
-	@for f in bench/*.py; do [ $$f = bench/soak.py ] && continue; echo "== $$f"; DATABASE_URL=$(TEST_DATABASE_URL) $(PY) $$f || exit 1; done
+	@for f in bench/*.py; do case $$f in bench/soak*.py) continue;; esac; echo "== $$f"; DATABASE_URL=$(TEST_DATABASE_URL) $(PY) $$f || exit 1; done
 
 # The long fault runs: Redis down 30 s under load (the test, then minutes of traffic around it).
 soak: venv
@@ -50,6 +50,11 @@ DOOR_MACHINE_STEPS ?= 80
 door-machine: venv
 	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) DOOR_MACHINE_EXAMPLES=$(DOOR_MACHINE_EXAMPLES) \
 		DOOR_MACHINE_STEPS=$(DOOR_MACHINE_STEPS) $(PY) -m pytest tests/doors/test_door_machine.py -s -p no:cacheprovider --timeout=3600
+
+# Half an hour of the production stack under traffic with 50 sockets held open (not CI).
+SOAK_SECONDS ?= 1800
+soak-prod: venv
+	DATABASE_URL=$(TEST_DATABASE_URL) $(PY) bench/soak_prod.py --seconds $(SOAK_SECONDS)
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .ruff_cache

@@ -122,6 +122,10 @@ class Config:
     sweep_interval_s: int = 10
     record_sms: bool = False
     drain_s: float = 30.0
+    # For bench/soak_prod.py: sockets of this many donors held open (idle but for their own
+    # pushes) through the run, and each process's memory sampled every `rss_every_s` seconds.
+    idle_sockets: int = 0
+    rss_every_s: float = 0.0
 
     @property
     def scan_bookings(self) -> int:
@@ -568,6 +572,56 @@ def family(pid: int) -> list[int]:
     return out
 
 
+def rss_mb(pid: int) -> float:
+    """Resident memory of pid and its descendants (MiB)."""
+    total = 0
+    for member in family(pid):
+        try:
+            for line in Path(f"/proc/{member}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    total += int(line.split()[1])
+        except OSError:
+            continue
+    return total / 1024
+
+
+class HeldSockets:
+    """Donors' sockets held open through the run (token, as the app connects): what each
+    received, and whether the server closed it. A closed socket is not reopened: it counts."""
+
+    def __init__(self, port: int, tokens: list[str]) -> None:
+        from websockets.sync.client import connect
+
+        self.received: dict[str, list[int]] = {token: [] for token in tokens}
+        self.closed: dict[str, float] = {}  # by the server, before close()
+        self.closing = False
+        self.sockets = [connect(f"ws://127.0.0.1:{port}/ws/notifications/?token={t}", open_timeout=10) for t in tokens]
+        self.threads = [
+            threading.Thread(target=self._read, args=(t, ws), daemon=True)
+            for t, ws in zip(tokens, self.sockets, strict=True)
+        ]
+        for thread in self.threads:
+            thread.start()
+
+    def _read(self, token: str, ws: Any) -> None:
+        from websockets.exceptions import ConnectionClosed
+
+        try:
+            for raw in ws:
+                message = json.loads(raw)
+                if message.get("id"):
+                    self.received[token].append(message["id"])
+        except ConnectionClosed:
+            pass
+        if not self.closing:
+            self.closed[token] = time.monotonic()
+
+    def close(self) -> None:
+        self.closing = True
+        for ws in self.sockets:
+            ws.close()
+
+
 def group_cpu(pid: int) -> float:
     return sum(proc_cpu(p) for p in family(pid))
 
@@ -908,8 +962,17 @@ def run(config: Config, *, on_tick: Callable[[float, dict], None] | None = None)
         load0 = os.getloadavg()[0]
 
         events: dict[str, float] = {}
+        held = None
+        if config.idle_sockets:
+            held = HeldSockets(port, world.donor_tokens[: config.idle_sockets])
+            figures["held_from"] = timezone.now()
+        rss_pids = {name: process.proc.pid for name, process in processes.items()} | {"redis-server": redis.proc.pid}
+        rss: list[tuple[float, dict[str, float]]] = [(0.0, {name: rss_mb(pid) for name, pid in rss_pids.items()})]
+        figures["rss"] = rss
 
         def tick(elapsed: float) -> None:
+            if config.rss_every_s and elapsed - rss[-1][0] >= config.rss_every_s:
+                rss.append((elapsed, {name: rss_mb(pid) for name, pid in rss_pids.items()}))
             if config.outage_at is not None:
                 if "down" not in events and elapsed >= config.outage_at:
                     redis.stop()
@@ -939,6 +1002,12 @@ def run(config: Config, *, on_tick: Callable[[float, dict], None] | None = None)
                 break
             time.sleep(0.5)
         drained = time.monotonic() - ended
+        rss.append((wall + drained, {name: rss_mb(pid) for name, pid in rss_pids.items()}))
+        if held is not None:
+            time.sleep(2)  # the last deliveries reach the sockets
+            figures["held"] = held
+            held.close()
+        figures["logs"] = {name: process.log() for name, process in processes.items()}
         samples = the_run.results.samples
         figures |= {
             "samples": samples,
