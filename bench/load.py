@@ -447,7 +447,10 @@ def make_world(config: Config, boards: list[int]) -> World:
     probers = make_users("probe", PROBE_N + 1, "donor", client=True)
     scanners = make_users("visitor", PROBE_N + config.scan_bookings, "donor", client=True)
 
-    # Scan rooms: consecutive 1-minute slots from two minutes ago, as many per room as needed.
+    # Scan rooms: consecutive 1-minute slots, as many per room as needed, all over before the run
+    # starts (their check-in windows, widened for the run, still open): a slot running during the
+    # run would hold its room for its donor, and a donor never goes in ahead of one whose slot
+    # comes first and is not over (clinic.bookings.occupancy), so the run's scans would be refused.
     modules = [RelayModule.objects.create(host="127.0.0.1", port=port, unit=1) for port in boards]
     scan_rooms = [
         Room.objects.create(
@@ -457,7 +460,7 @@ def make_world(config: Config, boards: list[int]) -> World:
     ]
     per_room = math.ceil(len(scanners) / SCAN_ROOMS)
     now = timezone.localtime()
-    first = now.replace(second=0, microsecond=0) - timedelta(minutes=2)
+    first = now.replace(second=0, microsecond=0) - timedelta(minutes=per_room + 2)
     starts: list[datetime] = []
     t = first
     while len(starts) < per_room:
