@@ -781,7 +781,10 @@ def probe(port: int, world: World, web_pid: int, today) -> list[str]:
     )
     measure(
         "POST /api/scan/ (leave)",
-        [lambda k=k, d=d: http.call("POST", "/api/scan/", k, {"door": d}) for k, d in world.probe_scans],
+        [
+            lambda k=k, d=d: http.call("POST", "/api/scan/", k, {"door": d, "action": "finish"})
+            for k, d in world.probe_scans
+        ],
         {200},
     )
     http.close()

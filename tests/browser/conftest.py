@@ -58,8 +58,33 @@ def chromium(monkeypatch):
             connections.close_all()
 
 
+class LiveStack:
+    """The web server and a Celery worker on the test database, the web server restartable."""
+
+    def __init__(self, tmp_path: Path, env: dict[str, str], port: int) -> None:
+        self.tmp_path, self.env, self.port = tmp_path, env, port
+        self.url = f"http://127.0.0.1:{port}"
+        self.worker = self.server = None
+
+    def start(self) -> None:
+        self.worker = celery_worker(self.tmp_path, self.env)
+        self.start_web()
+
+    def start_web(self) -> None:
+        self.server = uvicorn_server(self.tmp_path, self.env, self.port)
+
+    def stop_web(self) -> None:
+        if self.server is not None:
+            self.server.stop()
+
+    def stop(self) -> None:
+        self.stop_web()
+        if self.worker is not None:
+            self.worker.stop()
+
+
 @pytest.fixture
-def live(transactional_db, private_redis, tmp_path, settings):  # noqa: F811
+def live_stack(transactional_db, private_redis, tmp_path, settings):  # noqa: F811
     """The platform on the test database. The scan window is widened so that a slot starting in
     the next minutes can be opened whatever the time of day the suite runs."""
     restore_roles()
@@ -69,17 +94,18 @@ def live(transactional_db, private_redis, tmp_path, settings):  # noqa: F811
         "ARRIVAL_GAP_MINUTES": "0",
     }
     settings.CHANNEL_LAYERS = channel_layers(private_redis.url)
-    port = free_port()
-    worker = server = None
+    stack = LiveStack(tmp_path, env, free_port())
     with celery_broker(private_redis.url):
         try:
-            worker = celery_worker(tmp_path, env)
-            server = uvicorn_server(tmp_path, env, port)
-            yield f"http://127.0.0.1:{port}"
+            stack.start()
+            yield stack
         finally:
-            for process in (server, worker):
-                if process is not None:
-                    process.stop()
+            stack.stop()
+
+
+@pytest.fixture
+def live(live_stack) -> str:
+    return live_stack.url
 
 
 @pytest.fixture

@@ -11,54 +11,30 @@ from django.db import transaction
 
 from clinic.notifications import services
 from tests.browser.test_journey import PHONE, log_in, server_passwords
-from tests.realtime.support import (
-    celery_broker,
-    celery_worker,
-    channel_layers,
-    free_port,
-    restore_roles,
-    service_env,
-    uvicorn_server,
-    worker_db_url,
-)
 
 pytestmark = [pytest.mark.browser, pytest.mark.celery]
 
 
-def test_a_push_sent_while_the_page_reconnects_still_shows(
-    transactional_db, private_redis, chromium, tmp_path, settings, people
-):
-    restore_roles()
+def test_a_push_sent_while_the_page_reconnects_still_shows(live_stack, chromium, people):
     server_passwords(people.alice)
-    env = service_env(worker_db_url(), private_redis.url)
-    settings.CHANNEL_LAYERS = channel_layers(private_redis.url)
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    with celery_broker(private_redis.url):
-        worker = celery_worker(tmp_path, env)
-        server = uvicorn_server(tmp_path, env, port)
-        try:
-            page = chromium.new_context(**PHONE).new_page()
-            sockets = []
-            page.on("websocket", lambda ws: sockets.append(ws))
-            log_in(page, base, "alice", "/me/bookings/")
-            page.wait_for_function("() => document.getElementById('bookings').children.length > 0")
-            page.wait_for_timeout(500)  # the first socket is open and has caught up
+    page = chromium.new_context(**PHONE).new_page()
+    sockets = []
+    page.on("websocket", lambda ws: sockets.append(ws))
+    log_in(page, live_stack.url, "alice", "/me/bookings/")
+    page.wait_for_function("() => document.getElementById('bookings').children.length > 0")
+    page.wait_for_timeout(500)  # the first socket is open and has caught up
 
-            # Live: a push reaches the page at once.
-            with transaction.atomic():
-                services.notify([people.alice], "promotion", context={"title": "first"})
-            page.locator("#live", has_text="first").wait_for(timeout=10000)
+    # Live: a push reaches the page at once.
+    with transaction.atomic():
+        services.notify([people.alice], "promotion", context={"title": "first"})
+    page.locator("#live", has_text="first").wait_for(timeout=10000)
 
-            # The server goes away; meanwhile the donor's booking is reviewed.
-            server.stop()
-            page.wait_for_timeout(300)
-            with transaction.atomic():
-                services.notify([people.alice], "promotion", context={"title": "sent while away"})
-            server = uvicorn_server(tmp_path, env, port)
-            page.locator("#live", has_text="sent while away").wait_for(timeout=20000)
-            assert len(sockets) >= 2  # it did reconnect
-            assert re.search("sent while away", page.locator("#live").inner_text())
-        finally:
-            server.stop()
-            worker.stop()
+    # The web server goes away (the page keeps reconnecting); meanwhile a push is sent.
+    live_stack.stop_web()
+    page.wait_for_timeout(300)
+    with transaction.atomic():
+        services.notify([people.alice], "promotion", context={"title": "sent while away"})
+    live_stack.start_web()
+    page.locator("#live", has_text="sent while away").wait_for(timeout=20000)
+    assert len(sockets) >= 2  # it did reconnect
+    assert re.search("sent while away", page.locator("#live").inner_text())
