@@ -52,9 +52,7 @@ FINISHED_MEMORY = timedelta(hours=12)
 
 class LockUnavailable(Unavailable):
     code = "lock_unavailable"
-    default_message = gettext_lazy(
-        "The door lock is not answering. Nothing was changed; please try again or call staff."
-    )
+    default_message = BoardBusy.default_message  # to the person at the door, the same thing
 
 
 class NoLock(Conflict):
@@ -252,7 +250,7 @@ def _finished_session(user: User, room_pk: int, now: datetime) -> Booking | None
     )
 
 
-def _admit_and_unlock(booking: Booking, now: datetime, command: RelayCommand) -> None:
+def _unlock_if_free(booking: Booking, now: datetime, command: RelayCommand) -> None:
     """Under the process lock: take the room lock, see that nobody else holds the room, then
     pulse the relay."""
     room_lock(booking.room_id)
@@ -306,7 +304,7 @@ def _step(user: User, door: str, action: str | None, now: datetime, command: Rel
         actor=user,
         now=now,
         process_pk=process_pk,
-        before=lambda: _admit_and_unlock(booking, now, command),
+        before=lambda: _unlock_if_free(booking, now, command),
     )
     return ScanResult("unlocked", booking, occupancy.repeat_until(booking))
 
