@@ -24,6 +24,7 @@ run: venv
 lint: venv
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy clinic workflows api hardware
 
 format: venv
 	$(VENV)/bin/ruff check --fix .
@@ -57,7 +58,7 @@ soak-prod: venv
 	DATABASE_URL=$(TEST_DATABASE_URL) $(PY) bench/soak_prod.py --seconds $(SOAK_SECONDS)
 
 clean:
-	rm -rf $(VENV) var .pytest_cache .ruff_cache
+	rm -rf $(VENV) var .pytest_cache .ruff_cache .mypy_cache
 
 prod-check: venv
 	$(PY) deploy/prod_check.py

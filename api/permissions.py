@@ -1,22 +1,29 @@
-"""Access decided by Django permissions, never by role names."""
+"""DRF permission classes over the decisions of `clinic.accounts.policy`.
+
+Access is decided by Django permissions, never by role names; which permissions a decision
+takes is written in the policy module alone."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from rest_framework.permissions import BasePermission
 
+Decision = Callable[[Any], bool]
 
-def has_perm(*names: str, any_of: bool = False) -> type[BasePermission]:
-    """A DRF permission class requiring all (or any) of the named Django permissions."""
 
-    class HasPerm(BasePermission):
-        message = "You do not have permission to do this."
+def Allow(decision: Decision, *, message: str = "You do not have permission to do this.") -> type[BasePermission]:
+    """A DRF permission class letting in logged-in users for whom `decision(user)` holds,
+    e.g. `permission_classes = [Allow(policy.can_manage_rooms)]`."""
+
+    class Allowed(BasePermission):
+        message: str
 
         def has_permission(self, request, view) -> bool:
             user = request.user
-            if not (user and user.is_authenticated):
-                return False
-            checks = (user.has_perm(name) for name in names)
-            return any(checks) if any_of else all(checks)
+            return bool(user and user.is_authenticated and decision(user))
 
-    HasPerm.__name__ = f"HasPerm({', '.join(names)})"
-    return HasPerm
+    Allowed.message = message
+    Allowed.__name__ = Allowed.__qualname__ = f"Allow({decision.__name__})"
+    return Allowed

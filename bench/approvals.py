@@ -68,18 +68,13 @@ def empty_broker(url: str) -> bool:
 def reset_data() -> None:
     """Empty every table, then give the roles their default permissions again (as the data
     migrations did: flush recreates content types and permissions, not the roles)."""
-    from django.contrib.auth.models import Group, Permission
     from django.core.management import call_command
 
-    from clinic.accounts.roles import DEFAULT_PERMISSIONS
+    from tests.factories import restore_roles
 
     call_command("migrate", verbosity=0, interactive=False)
     call_command("flush", verbosity=0, interactive=False)
-    for role, names in DEFAULT_PERMISSIONS.items():
-        group, _ = Group.objects.get_or_create(name=role)
-        for name in names:
-            label, codename = name.split(".")
-            group.permissions.add(Permission.objects.get(content_type__app_label=label, codename=codename))
+    restore_roles()
 
 
 def make_users(prefix: str, role: str, count: int, *, donors: bool) -> list:
@@ -107,7 +102,7 @@ def make_bookings(n: int) -> list[int]:
     from django.utils import timezone
 
     from clinic.rooms.models import Opening, Room
-    from workflows import actions
+    from workflows import bookings
 
     rooms = []
     for i in range(ROOMS):
@@ -130,7 +125,7 @@ def make_bookings(n: int) -> list[int]:
             day = first_day + timedelta(days=slot // 24)
             start = timezone.datetime(day.year, day.month, day.day, 8, 0, tzinfo=tz)
             start += timedelta(minutes=30 * (slot % 24))
-            booking = actions.request_booking(actor=donor, donor=donor, room_id=rooms[i % ROOMS].pk, start=start)
+            booking = bookings.request_booking(actor=donor, donor=donor, room_id=rooms[i % ROOMS].pk, start=start)
             ids.append(booking.pk)
     return ids
 

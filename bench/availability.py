@@ -88,17 +88,12 @@ def ensure_database(url: str) -> None:
 
 def reset_data() -> None:
     """Empty every table; give the roles their default permissions again."""
-    from django.contrib.auth.models import Group, Permission
     from django.core.management import call_command
 
-    from clinic.accounts.roles import DEFAULT_PERMISSIONS
+    from tests.factories import restore_roles
 
     call_command("flush", verbosity=0, interactive=False)
-    for role, names in DEFAULT_PERMISSIONS.items():
-        group, _ = Group.objects.get_or_create(name=role)
-        for name in names:
-            label, codename = name.split(".")
-            group.permissions.add(Permission.objects.get(content_type__app_label=label, codename=codename))
+    restore_roles()
 
 
 def make_donors(prefix: str, count: int) -> list:

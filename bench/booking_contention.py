@@ -1,5 +1,5 @@
 """Booking under contention on PostgreSQL: non-conflicting bookings per second from 8 threads
-through workflows.actions.request_booking, and 100 simultaneous attempts on one slot.
+through workflows.bookings.request_booking, and 100 simultaneous attempts on one slot.
 
 Throughput: each thread books with its own donors, its own rooms and its own day, one booking
 per 15-minute slot, so nothing conflicts (not even with a 10-minute arrival gap); measured with
@@ -40,7 +40,7 @@ def book_many(plans: Sequence[Sequence[tuple]], threads: int) -> tuple[float, li
     outcome counts."""
     from django.db import connection
 
-    from workflows import actions
+    from workflows import bookings
 
     barrier = threading.Barrier(threads)
     latencies: list[float] = []
@@ -54,7 +54,7 @@ def book_many(plans: Sequence[Sequence[tuple]], threads: int) -> tuple[float, li
             for donor, room, start in plan:
                 t0 = time.perf_counter()
                 try:
-                    actions.request_booking(actor=donor, donor=donor, room_id=room.pk, start=start)
+                    bookings.request_booking(actor=donor, donor=donor, room_id=room.pk, start=start)
                     seen["ok"] += 1
                 except Exception as exc:
                     seen[type(exc).__name__] += 1

@@ -507,12 +507,12 @@ def arm(plan: list[tuple[int, int, datetime]], staff_id: int, manager_id: int) -
     from clinic.accounts.models import User
     from clinic.bookings.models import Booking
     from clinic.notifications import services
-    from workflows import actions, flows
+    from workflows import flows, reviews
     from workflows.flows import BookingFlow
 
     # Setup, not load: the bookings' notifications are neither written nor published.
     services.enqueue = lambda ids: None
-    flows.notify = flows.notify_holders_each = actions.notify = actions.notify_holders = lambda *a, **k: []
+    flows.notify = flows.notify_holders_each = reviews.notify = lambda *a, **k: []
     staff, manager = User.objects.get(pk=staff_id), User.objects.get(pk=manager_id)
     for donor_id, room_id, start in plan:
         with transaction.atomic():
@@ -524,7 +524,7 @@ def arm(plan: list[tuple[int, int, datetime]], staff_id: int, manager_id: int) -
             task = Task.objects.get(
                 process__bookingprocess__booking=booking, flow_task=getattr(BookingFlow, name), status=STATUS.NEW
             )
-            actions.complete_review(task_id=task.pk, user=reviewer, decision="approved")
+            reviews.complete_review(task_id=task.pk, user=reviewer, decision="approved")
     connections.close_all()
     return len(plan)
 

@@ -59,7 +59,7 @@ def ensure_database(url: str) -> None:
 def reset_data() -> None:
     from django.core.management import call_command
 
-    from tests.realtime.support import restore_roles
+    from tests.factories import restore_roles
 
     call_command("migrate", verbosity=0, interactive=False)
     call_command("flush", verbosity=0, interactive=False)
@@ -78,7 +78,7 @@ def make_world(n: int) -> tuple[dict[str, str], list[tuple[int, str]]]:
     from clinic.notifications import services
     from clinic.notifications.models import Notification
     from clinic.rooms.models import Opening, Room
-    from workflows import actions
+    from workflows import bookings as booking_flow
 
     def user(username: str, role: str) -> User:
         made = User.objects.create_user(username=username, password=None, phone="13900000000")
@@ -106,7 +106,9 @@ def make_world(n: int) -> tuple[dict[str, str], list[tuple[int, str]]]:
                 start = timezone.datetime(day.year, day.month, day.day, 8, tzinfo=tz) + timedelta(
                     minutes=30 * (slot % 24)
                 )
-                booking = actions.request_booking(actor=donor, donor=donor, room_id=rooms[i % ROOMS].pk, start=start)
+                booking = booking_flow.request_booking(
+                    actor=donor, donor=donor, room_id=rooms[i % ROOMS].pk, start=start
+                )
                 bookings.append((booking.pk, Token.objects.create(user=donor).key))
             Notification.objects.update(delivered_at=timezone.now())
     finally:

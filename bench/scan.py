@@ -262,13 +262,13 @@ class Clinic:
         from viewflow.workflow.status import STATUS
 
         from clinic.bookings.models import Booking
-        from workflows import actions
+        from workflows import reviews, sessions
         from workflows.flows import BookingFlow
 
         if scanner.booking is not None:
             scanner.booking.refresh_from_db()
             if scanner.booking.status == "in_progress":
-                actions.check_out(booking=scanner.booking, actor=scanner.donor)
+                sessions.check_out(booking=scanner.booking, actor=scanner.donor)
         start = current_slot()
         booking = Booking.objects.create(
             donor=scanner.donor, room=scanner.room, start=start, end=start + timedelta(minutes=SLOT_MINUTES)
@@ -278,7 +278,7 @@ class Clinic:
             task = Task.objects.get(
                 process__bookingprocess__booking=booking, flow_task=getattr(BookingFlow, name), status=STATUS.NEW
             )
-            actions.complete_review(task_id=task.pk, user=reviewer, decision="approved")
+            reviews.complete_review(task_id=task.pk, user=reviewer, decision="approved")
         booking.refresh_from_db()
         assert booking.status == "approved", booking.status
         scanner.booking = booking
@@ -324,7 +324,7 @@ def raw_flash_writes(port: int, n: int) -> tuple[list[float], list[float]]:
 
 
 def adapter_unlocks(port: int, n: int) -> list[float]:
-    from hardware.locks import ModbusRelayLock, RelayTarget
+    from hardware.relays import ModbusRelayLock, RelayTarget
 
     lock = ModbusRelayLock()
     targets = [RelayTarget("127.0.0.1", port, coil=c, pulse_ms=PULSE_MS) for c in range(RELAYS_PER_BOARD)]

@@ -17,8 +17,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from pymodbus.client import ModbusTcpClient
 
-from hardware.locks import ModbusRelayLock, RelayTarget
 from hardware.protocol import FLASH_ON_BASE, RawWriteSingleCoil
+from hardware.relays import ModbusRelayLock, RelayTarget
 from hardware.simulator import RelaySimulator
 
 PULSE_UNITS = 1  # 100 ms: short so pulses do not pile up during the run

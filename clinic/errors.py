@@ -2,21 +2,27 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
+
 
 class DomainError(Exception):
     """A rule of the clinic refused the action. `code` is stable and machine-readable."""
 
     code = "refused"
-    default_message = "The action was refused."
+    # Lazy (gettext_lazy) messages stay lazy: the API renders them in the request's language.
+    default_message: StrOrPromise = "The action was refused."
 
     def __init__(
         self,
-        message: str | None = None,
+        message: StrOrPromise | None = None,
         *,
         code: str | None = None,
         fields: dict[str, list[str]] | None = None,
     ) -> None:
-        self.message = message or self.default_message
+        self.message: StrOrPromise = message or self.default_message
         if code:
             self.code = code
         self.fields = fields or {}
@@ -33,14 +39,14 @@ class NotFound(DomainError):
     """The object does not exist or the caller may not know it exists (404)."""
 
     code = "not_found"
-    default_message = "Not found."
+    default_message: StrOrPromise = "Not found."
 
 
 class Forbidden(DomainError):
     """The caller is identified but not allowed to do this (403)."""
 
     code = "forbidden"
-    default_message = "You are not allowed to do this."
+    default_message: StrOrPromise = "You are not allowed to do this."
 
 
 class Conflict(DomainError):

@@ -1,15 +1,30 @@
-"""The locks that serialise the door, and the order they are taken in.
+"""Every lock of the platform: what it guards, how it is held, its timeout, and the order.
 
-| lock         | guards                                            | where                                  |
-|--------------|---------------------------------------------------|----------------------------------------|
-| process lock | every state change of one booking                  | Viewflow `lock_impl` (workflows.flows) |
-| room lock    | first scans of one room: one occupant at a time    | `room_lock` below                      |
-| board lock   | commands to one relay board never interleave       | `board_lock` below                     |
+- donor row lock (`donor_lock`): a donor's check-then-insert booking rules (one active booking,
+  the abstinence interval). SELECT … FOR UPDATE on his user row until the transaction ends.
+- arrival-gap lock (`arrival_gap_lock`): no two arrivals closer than ARRIVAL_GAP_MINUTES across
+  rooms. A transaction-level advisory lock on PostgreSQL, taken only while the rule is on.
+- process lock (`PROCESS_LOCK`, BookingFlow's `lock_impl`; workflows.process.process_lock):
+  every state change of one booking. SELECT … FOR UPDATE on the process row; a wait that runs
+  out is 409 `busy`.
+- room lock (`room_lock`): first scans of one room, so that it has one occupant at a time.
+  SELECT … FOR UPDATE on the room row until the transaction ends; runs out → 409 `busy`.
+- board lock (`board_lock`): commands to one relay board (host, port) never interleave (the
+  unlock, and the coil-mode OFF, which takes it again). A session advisory lock (rooms migration
+  0004) held for the command only, not until the scan commits; its wait counts against the
+  command's deadline (DOOR_COMMAND_DEADLINE_MS) → 503 `lock_unavailable`.
+- login lock (`login_counter`): the failure count of one account. SELECT … FOR UPDATE on its
+  LoginThrottle row until the transaction ends.
 
-Order: process → room → board; a holder never takes an earlier one. PostgreSQL's `lock_timeout`
-(settings, DATABASE_LOCK_TIMEOUT_MS) bounds every row-lock wait. SQLite runs each transaction as
-IMMEDIATE, so a transaction already holds the database's single write lock: the row locks are
-no-ops there and the board lock is that write lock.
+Timeouts: every wait but the board lock's is bounded by PostgreSQL's `lock_timeout` (settings:
+DATABASE_LOCK_TIMEOUT_MS, default 10 s), SQLSTATE 55P03 (LOCK_NOT_AVAILABLE) when it runs out;
+unless said otherwise above, that is a 503.
+
+Order: process → donor → arrival gap (a booking requested or moved); process → room → board (the
+door). A holder never takes a lock earlier in its chain; the login lock is taken alone.
+
+SQLite runs every transaction as IMMEDIATE: a transaction holds the database's single write lock
+from its start (busy timeout 20 s, settings), so each of these locks is that write lock there.
 """
 
 from __future__ import annotations
@@ -20,9 +35,12 @@ import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from django.conf import settings
 from django.db import DatabaseError, OperationalError, connection, transaction
 from django.utils.translation import gettext_lazy
+from viewflow.workflow.lock import SelectForUpdateLock
 
+from clinic.accounts.models import LoginThrottle, User
 from clinic.errors import Conflict, Unavailable
 from clinic.rooms.models import Room
 
@@ -32,6 +50,13 @@ log = logging.getLogger(__name__)
 LOCK_NOT_AVAILABLE = "55P03"
 # First key of the advisory locks on relay boards (the second is a hash of host and port).
 BOARD_LOCK_NAMESPACE = 0x52454C59
+# The arrival-gap lock's advisory key.
+ARRIVAL_GAP_LOCK_KEY = 0x5B00C1
+
+# The process lock: BookingFlow's `lock_impl`. It waits for the row lock rather than failing
+# fast (a staff approval and a room rejection arriving together are both applied, one after the
+# other); lock_timeout bounds the wait.
+PROCESS_LOCK = SelectForUpdateLock(nowait=False, attempts=1)
 
 
 class RoomBusy(Conflict):
@@ -50,13 +75,40 @@ def _timed_out(exc: OperationalError) -> bool:
     return getattr(exc.__cause__, "sqlstate", None) == LOCK_NOT_AVAILABLE
 
 
+def _in_transaction(name: str) -> None:
+    if not connection.in_atomic_block:
+        raise RuntimeError(f"{name}() is held until the transaction ends: call it inside one")
+
+
+def donor_lock(donor_id: int) -> None:
+    """Lock the donor's row until the transaction ends: his booking rules are check-then-insert,
+    so one writer per donor at a time."""
+    _in_transaction("donor_lock")
+    list(User.objects.select_for_update().filter(pk=donor_id).order_by().values_list("pk", flat=True))
+
+
+def arrival_gap_lock() -> None:
+    """Serialise the cross-room arrival-gap check until the transaction ends (only when the gap
+    rule is on; taken after the donor lock)."""
+    _in_transaction("arrival_gap_lock")
+    if settings.ARRIVAL_GAP_MINUTES and connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [ARRIVAL_GAP_LOCK_KEY])
+
+
+def login_counter(key: str) -> LoginThrottle:
+    """The account's failure counter, created if need be and locked until the transaction ends."""
+    _in_transaction("login_counter")
+    row, _ = LoginThrottle.objects.select_for_update().get_or_create(username=key)
+    return row
+
+
 def room_lock(room_id: int) -> None:
     """Lock the room's row until the surrounding transaction ends (taken after the process lock).
 
     First scans of one room take it before they look at who holds the room, so of two donors
     scanning at the same instant the second sees the first's session once it is committed."""
-    if not connection.in_atomic_block:
-        raise RuntimeError("room_lock() is held until the transaction ends: call it inside one")
+    _in_transaction("room_lock")
     try:
         list(Room.objects.select_for_update().filter(pk=room_id).order_by().values_list("pk", flat=True))
     except OperationalError as exc:

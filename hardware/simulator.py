@@ -16,6 +16,7 @@ import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from pymodbus.constants import ExcCodes
 from pymodbus.exceptions import NoSuchIdException
@@ -376,9 +377,9 @@ def serve_forever(
     """Run a simulator in the foreground until SIGINT/SIGTERM (signals only hooked in the main thread)."""
     sim = RelaySimulator(host, port, log_path=log_path, relays=relays, echo=echo)
     stop = threading.Event()
-    previous: dict[int, object] = {}
+    previous: dict[signal.Signals, Any] = {}
     if threading.current_thread() is threading.main_thread():
-        for signum in (signal.SIGINT, signal.SIGTERM):
+        for signum in (signal.Signals.SIGINT, signal.Signals.SIGTERM):
             previous[signum] = signal.signal(signum, lambda *_: stop.set())
     try:
         sim.start()
@@ -390,7 +391,7 @@ def serve_forever(
     finally:
         sim.stop()
         for signum, handler in previous.items():
-            signal.signal(signum, handler)  # type: ignore[arg-type]
+            signal.signal(signum, handler)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

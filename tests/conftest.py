@@ -142,7 +142,7 @@ def _reference_data_after_flush(request):
     if (marker and marker.kwargs.get("transaction")) or "transactional_db" in request.fixturenames:
         request.getfixturevalue("transactional_db")
         from clinic.payments.models import FeeItem
-        from tests.realtime.support import restore_roles
+        from tests.factories import restore_roles
 
         restore_roles()
         for code, name, amount_fen in (

@@ -23,6 +23,25 @@ def staff_user(username: str, *, role: str) -> User:
     return user
 
 
+def restore_roles() -> None:
+    """The roles with their default permissions, as the migrations left them.
+
+    A transactional test (real threads, workers, servers) ends with a flush of every table: a
+    plain flush recreates content types and permissions but not the roles, and a flush after a
+    serialized-rollback test recreates neither. Put both back."""
+    from django.contrib.auth.models import Permission
+    from django.core.management.sql import emit_post_migrate_signal
+
+    from clinic.accounts.roles import DEFAULT_PERMISSIONS
+
+    emit_post_migrate_signal(verbosity=0, interactive=False, db="default")
+    for role, names in DEFAULT_PERMISSIONS.items():
+        group, _ = Group.objects.get_or_create(name=role)
+        for name in names:
+            label, codename = name.split(".")
+            group.permissions.add(Permission.objects.get(content_type__app_label=label, codename=codename))
+
+
 def room(name: str = "Room 1", *, coil: int = 0, relay=None, **fields):
     from clinic.rooms.models import Room
 

@@ -12,8 +12,8 @@ acts on it, its outcome added after.
 
 from __future__ import annotations
 
-import functools
 import logging
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
@@ -22,8 +22,12 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
+from django.core.signals import setting_changed
 from django.db import DatabaseError, connection, transaction
+from django.db.models import OuterRef, Subquery
+from django.dispatch import receiver
 from django.utils import timezone
+from django.utils.module_loading import import_string
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from viewflow.workflow.status import PROCESS
@@ -37,10 +41,9 @@ from clinic.bookings.occupancy import DoorRefused
 from clinic.errors import Conflict, DomainError, Invalid, Unavailable
 from clinic.locking import BoardBusy, board_lock, room_lock
 from clinic.notifications.services import notify_holders
-from clinic.rawsql import Columns
 from clinic.rooms.models import RelayModule, Room
-from hardware.locks import LockAdapter, LockError, LockOutcomeUnknown, ModbusRelayLock, RelayTarget
-from workflows import actions
+from hardware.relays import LockAdapter, LockError, LockOutcomeUnknown, RelayTarget
+from workflows import sessions
 from workflows.models import BookingProcess
 
 log = logging.getLogger(__name__)
@@ -50,7 +53,9 @@ ACTIONS = ("finish", "open")
 FINISHED_MEMORY = timedelta(hours=12)
 
 
-class LockUnavailable(Unavailable):
+class DoorNotOpened(Unavailable):
+    """The answer to the person at the door when the lock did not open (the API's 503)."""
+
     code = "lock_unavailable"
     default_message = BoardBusy.default_message  # to the person at the door, the same thing
 
@@ -112,7 +117,7 @@ def _intent(action: str, *, actor: User | None, room: Room, **data: Any) -> Audi
 
 def unlock(room: Room, command: RelayCommand | None = None) -> None:
     """Pulse the room's lock relay (room.relay loaded). One deadline covers the wait for the
-    board and the command; anything short of a confirmed pulse is LockUnavailable. `command`
+    board and the command; anything short of a confirmed pulse is DoorNotOpened. `command`
     records what the relay did, for the audit."""
     command = command if command is not None else RelayCommand()
     relay = room.relay
@@ -121,16 +126,16 @@ def unlock(room: Room, command: RelayCommand | None = None) -> None:
     deadline = time.monotonic() + settings.DOOR_COMMAND_DEADLINE_MS / 1000
     with board_lock(relay.host, relay.port, deadline):
         try:
-            lock_adapter.unlock(_target(room, relay), deadline_s=max(deadline - time.monotonic(), 0.001))
+            lock_adapter().unlock(_target(room, relay), deadline_s=max(deadline - time.monotonic(), 0.001))
         except LockOutcomeUnknown as exc:
             command.relay, command.error = "unknown", str(exc)
-            raise LockUnavailable(
+            raise DoorNotOpened(
                 _("The door lock did not confirm the command. Please try again or call staff."),
                 code="lock_unavailable",
             ) from exc
         except (LockError, ValueError) as exc:
             command.error = str(exc)
-            raise LockUnavailable() from exc
+            raise DoorNotOpened() from exc
     command.relay = "pulsed"
 
 
@@ -174,30 +179,28 @@ def _record_off(result: str, data: dict[str, Any]) -> None:
         log.exception("coil-mode OFF: outcome %s not recorded: %s", result, data)
 
 
-lock_adapter: LockAdapter = ModbusRelayLock(command_guard=_guard_own_command)
+_adapters: dict[str, LockAdapter] = {}
+_adapters_lock = threading.Lock()
 
 
-_BOOKING = Columns(Booking, "b", ["id", "donor_id", "room_id", "start", "end", "status", "checked_in_at"])
-_ROOM = Columns(Room, "r", ["id", "name", "active", "relay_id", "coil", "pulse_ms"])
-_RELAY = Columns(RelayModule, "m", ["id", "host", "port", "unit", "mode"])
+def lock_adapter() -> LockAdapter:
+    """The door lock named by settings.DOOR_LOCK_ADAPTER: one instance per setting value, built
+    on first use (its coil-mode OFF timers must outlive a request), with `_guard_own_command`."""
+    path = settings.DOOR_LOCK_ADAPTER
+    adapter = _adapters.get(path)
+    if adapter is None:
+        with _adapters_lock:
+            adapter = _adapters.get(path)
+            if adapter is None:
+                adapter = _adapters[path] = import_string(path)(command_guard=_guard_own_command)
+    return adapter
 
 
-@functools.cache
-def _door_booking_sql(vendor: str) -> str:
-    # Identifiers come from the models' metadata, quoted; every value is a parameter.
-    quote = connection.ops.quote_name
-    process = quote(BookingProcess._meta.db_table)
-    base = quote(BookingProcess._meta.pk.remote_field.model._meta.db_table)
-    return " ".join(
-        [
-            f"SELECT {_BOOKING.sql()}, {_ROOM.sql()}, {_RELAY.sql()},",
-            f"(SELECT MAX(p.process_ptr_id) FROM {process} p JOIN {base} v ON v.id = p.process_ptr_id",  # noqa: S608
-            " WHERE p.booking_id = b.id AND v.status = %s)",
-            f"FROM {_BOOKING.table()} JOIN {_ROOM.table()} ON r.id = b.room_id",
-            f"LEFT JOIN {_RELAY.table()} ON m.id = r.relay_id",
-            "WHERE b.donor_id = %s AND r.door_token = %s AND b.status IN (%s, %s)",
-        ]
-    )
+@receiver(setting_changed)
+def _forget_lock_adapter(*, setting: str, **kwargs: Any) -> None:
+    if setting == "DOOR_LOCK_ADAPTER":
+        with _adapters_lock:
+            _adapters.clear()
 
 
 def _choose_booking(user: User, door: str, now: datetime) -> tuple[Booking, int | None]:
@@ -205,19 +208,18 @@ def _choose_booking(user: User, door: str, now: datetime) -> tuple[Booking, int 
     scan) with its room, the room's relay module and the booking's open process.
 
     A donor has at most one active booking, so this is one row at most. It is the one query
-    between the request and the locks, written as SQL (see clinic.rawsql); a refusal takes a
-    few more ORM queries to say why."""
-    with connection.cursor() as cursor:
-        params = [PROCESS.NEW, user.pk, door, Status.IN_PROGRESS.value, Status.APPROVED.value]
-        cursor.execute(_door_booking_sql(connection.vendor), params)
-        row = cursor.fetchone()
-    if row is not None:
-        ends = (len(_BOOKING), len(_BOOKING) + len(_ROOM), len(_BOOKING) + len(_ROOM) + len(_RELAY))
-        booking = _BOOKING.instance(row[: ends[0]])
-        room = _ROOM.instance(row[ends[0] : ends[1]])
-        room.relay = _RELAY.instance(row[ends[1] : ends[2]]) if room.relay_id is not None else None
-        booking.room = room
-        return booking, row[ends[2]]
+    between the request and the locks; a refusal takes a few more queries to say why."""
+    open_process = (
+        BookingProcess.objects.filter(booking=OuterRef("pk"), status=PROCESS.NEW).order_by("-pk").values("pk")[:1]
+    )
+    booking = (
+        Booking.objects.filter(donor=user, room__door_token=door, status__in=(Status.IN_PROGRESS, Status.APPROVED))
+        .select_related("room__relay")
+        .annotate(open_process=Subquery(open_process))
+        .first()
+    )
+    if booking is not None:
+        return booking, booking.open_process
     room_pk = Room.objects.filter(door_token=door).values_list("pk", flat=True).first()
     if room_pk is None:
         raise DoorRefused(_("This door code is not valid. Please scan the code on the door again."), code="bad_door")
@@ -284,10 +286,10 @@ def _step(user: User, door: str, action: str | None, now: datetime, command: Rel
                 room_pk=room.pk,
             )
         if not repeat:
-            booking = actions.check_out(booking=booking, actor=user, now=now, process_pk=process_pk)
+            booking = sessions.check_out(booking=booking, actor=user, now=now, process_pk=process_pk)
             return ScanResult("finished", booking)
         command.intent = _intent("door.unlock_intent", actor=user, room=room, booking=booking.pk, repeat=True)
-        booking = actions.reopen(booking=booking, before=lambda: unlock(room, command), process_pk=process_pk)
+        booking = sessions.reopen(booking=booking, before=lambda: unlock(room, command), process_pk=process_pk)
         return ScanResult("unlocked", booking, until)
     if action == "finish":
         raise DoorRefused(
@@ -299,7 +301,7 @@ def _step(user: User, door: str, action: str | None, now: datetime, command: Rel
     if room.relay_id is None:
         raise NoLock()
     command.intent = _intent("door.unlock_intent", actor=user, room=room, booking=booking.pk)
-    booking = actions.check_in(
+    booking = sessions.check_in(
         booking=booking,
         actor=user,
         now=now,
@@ -337,11 +339,11 @@ def scan(*, user: User, door: str, action: str | None = None, now: datetime | No
         result = _step(user, door, action or None, now, command)
     except DoorRefused as exc:
         _audit_scan(user, door, command, AuditEvent.Outcome.REFUSED, exc.code, exc)
-        if exc.code == "room_in_use" and occupancy.overstaying(exc.holder, now):
+        if exc.code == "room_in_use" and exc.holder is not None and occupancy.overstaying(exc.holder, now):
             # Someone is waiting at the door of a session past its end: staff are told now.
-            actions.flag_overstay(exc.holder.pk, now, "session past its end; the next donor is waiting at the door")
+            sessions.flag_overstay(exc.holder.pk, now, "session past its end; the next donor is waiting at the door")
         raise
-    except (LockUnavailable, BoardBusy, NoLock) as exc:
+    except (DoorNotOpened, BoardBusy, NoLock) as exc:
         reason = f"{exc.code}: {command.error or exc.message}"[:255]
         _audit_scan(user, door, command, AuditEvent.Outcome.FAILED, reason)
         raise
@@ -385,7 +387,7 @@ def open_manually(*, room: Room, actor: User, reason: str, force: bool = False) 
     except RoomInUse:
         outcome = AuditEvent.Outcome.REFUSED
         raise
-    except (LockUnavailable, BoardBusy) as exc:
+    except (DoorNotOpened, BoardBusy) as exc:
         command.error = command.error or str(exc.message)
         raise
     finally:
@@ -438,8 +440,10 @@ def watch_doors(now: datetime | None = None) -> list[int]:
         "relay"
     )
     for room in rooms:
+        relay, sensor = room.relay, room.door_sensor_input
+        assert relay is not None and sensor is not None  # filtered above
         try:
-            is_open = lock_adapter.door_open(_target(room, room.relay), room.door_sensor_input, deadline_s=1.0)
+            is_open = lock_adapter().door_open(_target(room, relay), sensor, deadline_s=1.0)
         except (LockError, ValueError):
             continue  # a board that does not answer is seen by the scan path; try again next sweep
         if not is_open:
@@ -449,7 +453,7 @@ def watch_doors(now: datetime | None = None) -> list[int]:
             continue
         Room.objects.filter(pk=room.pk, door_open_since=None).update(door_open_since=now)
         room.refresh_from_db(fields=["door_open_since", "door_alerted_at"])
-        held = now - room.door_open_since
+        held = now - (room.door_open_since or now)
         if held >= timedelta(seconds=settings.DOOR_HELD_OPEN_SECONDS) and room.door_alerted_at is None:
             if Room.objects.filter(pk=room.pk, door_alerted_at=None).update(door_alerted_at=now):
                 audit.record("door.held_open", obj=room, reason=f"open for {int(held.total_seconds())} s")

@@ -1,21 +1,29 @@
-"""BookingFlow: a booking's life, from request through both reviews to the door and out."""
+"""BookingFlow: a booking's life, from request through both reviews to the door and out.
+
+Every outcome is a node of the flow, and its handlers are the only code that writes a booking's
+status: approved, rejected, expired (not reviewed, or not paid, by the slot's start), no-show
+(not at the door by the end of the check-in window), in progress, completed. The timeouts are
+Viewflow timers on the tasks they end (`.OnTimeout`), fired by beat (`fire_due_timers()` in
+workflows.tasks.sweep). A cancellation ends the process from outside (`cancel`, below).
+"""
 
 from __future__ import annotations
 
-import contextvars
-from collections.abc import Iterator
-from contextlib import contextmanager
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
+from django.conf import settings
 from django.utils import timezone
 from viewflow import this
 from viewflow.workflow import flow
-from viewflow.workflow.lock import SelectForUpdateLock
+from viewflow.workflow.status import PROCESS, STATUS
 
+from clinic import locking
+from clinic.accounts import policy
 from clinic.audit import services as audit
+from clinic.bookings import occupancy
 from clinic.bookings import services as booking_services
-from clinic.bookings.models import Booking, Review, Status
+from clinic.bookings.models import Booking, Payment, Review, Status
 from clinic.notifications.services import announce_room_state, holders, notify, notify_holders_each
 from workflows.models import BookingProcess
 from workflows.views import ReviewTaskView
@@ -28,29 +36,26 @@ REVIEW_SUMMARY = (
     " · {{ process.booking.room.name }} · {{ process.booking.donor.donor_code }}"
 )
 
-
-# The booking as read (and changed) under the process lock by the step now running, shared with
-# the nodes that step sets off (join, decide, approved): they run under the same lock, so nobody
-# else can have changed it since.
-_booking_under_lock: contextvars.ContextVar[Booking | None] = contextvars.ContextVar("booking_under_lock", default=None)
+FINISHED = (STATUS.DONE, STATUS.CANCELED, STATUS.REVIVED)
 
 
-@contextmanager
-def sharing(booking: Booking) -> Iterator[None]:
-    """Within this block (under the process lock), booking_of() returns `booking` itself."""
-    token = _booking_under_lock.set(booking)
-    try:
-        yield
-    finally:
-        _booking_under_lock.reset(token)
+def booking_of_process(process: BookingProcess) -> Booking:
+    """The process's booking, read under the process lock (the process object may carry a
+    booking cached before the lock was taken)."""
+    return Booking.objects.select_related("room", "donor__donor_profile").get(pk=process.booking_id)
 
 
 def booking_of(activation: Any) -> Booking:
-    shared = _booking_under_lock.get()
-    if shared is not None and shared.pk == activation.process.booking_id:
-        return shared
-    # Re-read under the lock: the process object may carry a stale cached booking.
-    return Booking.objects.select_related("room", "donor__donor_profile").get(pk=activation.process.booking_id)
+    return booking_of_process(activation.process)
+
+
+def close_open_tasks(process: BookingProcess, keep: Any = None) -> None:
+    """Cancel the process's tasks still open (a review, its timer, the join), so that the end
+    the caller is heading for finishes the process."""
+    for task in process.task_set.exclude(status__in=FINISHED).exclude(pk=getattr(keep, "pk", None)):
+        activation = task.flow_task.activation_class(task)
+        if activation.cancel.can_proceed():
+            activation.cancel()
 
 
 class BookingFlow(flow.Flow):
@@ -60,10 +65,7 @@ class BookingFlow(flow.Flow):
     """
 
     process_class = BookingProcess
-    # Wait for the row lock rather than fail fast: a staff approval and a room rejection
-    # arriving together must both be applied, one after the other. PostgreSQL's lock_timeout
-    # (settings) bounds the wait; on SQLite IMMEDIATE transactions serialise instead.
-    lock_impl = SelectForUpdateLock(nowait=False, attempts=1)
+    lock_impl = locking.PROCESS_LOCK  # see clinic.locking
 
     start = flow.StartHandle(this.start_process).Next(this.split)
 
@@ -73,12 +75,14 @@ class BookingFlow(flow.Flow):
         flow.View(ReviewTaskView.as_view(kind="staff"))
         .Annotation(title="Donation review", summary_template=REVIEW_SUMMARY)
         .Permission("bookings.review_donation")
+        .OnTimeout(this.slot_start, this.expire, title="Slot started")
         .Next(this.join)
     )
     room_review = (
         flow.View(ReviewTaskView.as_view(kind="room"))
         .Annotation(title="Room review", summary_template=REVIEW_SUMMARY)
         .Permission("bookings.review_room")
+        .OnTimeout(this.slot_start, this.expire, title="Slot started")
         .Next(this.join)
     )
 
@@ -88,16 +92,48 @@ class BookingFlow(flow.Flow):
     decide = flow.If(this.both_approved).Then(this.approved).Else(this.rejected)
 
     approved = flow.Function(this.mark_approved).Next(this.check_in)
-    check_in = flow.Handle(this.do_check_in).Next(this.check_out)
+    check_in = (
+        flow.Handle(this.do_check_in)
+        .OnTimeout(this.check_in_closes, this.window_closed, title="Check-in window closed")
+        .Next(this.check_out)
+    )
     check_out = flow.Handle(this.do_check_out).Next(this.end)
 
-    rejected = flow.Function(this.mark_rejected).Next(this.end)
+    rejected = flow.Function(this.mark_rejected).Next(this.end_rejected)
+
+    # Not reviewed by the slot's start: expired, told apart by why (the staff review waits for
+    # the payment, so an unpaid booking is never approved).
+    expire = flow.If(this.unpaid).Then(this.expired_unpaid).Else(this.expired_unreviewed)
+    expired_unpaid = flow.Function(this.mark_expired_unpaid).Next(this.end_expired)
+    expired_unreviewed = flow.Function(this.mark_expired_unreviewed).Next(this.end_expired)
+
+    # The check-in window closes at start + grace, later while someone else's session kept the
+    # donor out (his window then runs until grace after the room frees): wait on, or no-show.
+    window_closed = flow.If(this.kept_out).Then(this.check_in).Else(this.no_show)
+    no_show = flow.Function(this.mark_no_show).Next(this.end_no_show)
 
     end = flow.End()
+    end_rejected = flow.End()
+    end_expired = flow.End()
+    end_no_show = flow.End()
+
+    # --- timers ----------------------------------------------------------------------------
+
+    def slot_start(self, activation: Any) -> datetime:
+        return activation.process.booking.start
+
+    def check_in_closes(self, activation: Any) -> datetime:
+        """When the donor's check-in window closes; while another session keeps the room, look
+        again a grace period later."""
+        booking = activation.process.booking
+        closes = occupancy.check_in_closes_at(booking)
+        return closes or timezone.now() + timedelta(minutes=settings.CHECK_IN_GRACE_MINUTES)
 
     # --- handlers: the only code that writes a booking's status --------------------------
 
-    def start_process(self, activation: Any, booking: Booking) -> BookingProcess:
+    def start_process(self, activation: Any, booking: Booking, again: bool = False) -> BookingProcess:
+        if again:  # moved to another slot: reviewed again from scratch
+            booking_services.reset_reviews(booking)
         activation.process.booking = booking
         # Both reviewers hear of it at once (after commit, through the workers, in one message).
         notify_holders_each(
@@ -114,16 +150,39 @@ class BookingFlow(flow.Flow):
         booking = booking_of(activation)
         return booking.staff_review == booking.room_review == Review.APPROVED
 
+    def unpaid(self, activation: Any) -> bool:
+        return booking_of(activation).payment == Payment.PENDING
+
+    def kept_out(self, activation: Any) -> bool:
+        booking = booking_of(activation)
+        return booking.status == Status.APPROVED and not occupancy.is_no_show(booking, timezone.now())
+
     def mark_approved(self, activation: Any) -> None:
         booking = booking_services.set_status(booking_of(activation), Status.APPROVED)
         audit.record("booking.approved", obj=booking)
         notify([booking.donor], "booking.approved", booking=booking)
 
     def mark_rejected(self, activation: Any) -> None:
+        self._finish(activation, Status.REJECTED, "booking.rejected", tell="booking.rejected")
+
+    def mark_expired_unreviewed(self, activation: Any) -> None:
+        self._finish(activation, Status.EXPIRED, "booking.expired", reason="not reviewed before the slot started")
+
+    def mark_expired_unpaid(self, activation: Any) -> None:
+        self._finish(activation, Status.EXPIRED, "booking.expired", reason="not paid before the slot started")
+
+    def mark_no_show(self, activation: Any) -> None:
+        self._finish(
+            activation, Status.NO_SHOW, "booking.no_show", reason="no door scan by the end of the check-in window"
+        )
+
+    def _finish(self, activation: Any, status: str, action: str, *, reason: str = "", tell: str = "") -> None:
+        """A final status: open reviews cancelled, the process's other tasks closed, the donor told."""
+        close_open_tasks(activation.process, keep=activation.task)
         booking = booking_of(activation)
-        booking_services.set_status(booking, Status.REJECTED, **booking_services.close_reviews(booking))
-        audit.record("booking.rejected", obj=booking)
-        notify([booking.donor], "booking.rejected", booking=booking)
+        booking_services.set_status(booking, status, **booking_services.close_reviews(booking))
+        audit.record(action, obj=booking, reason=reason)
+        notify([booking.donor], tell or action, booking=booking)
 
     # `now`: the door's clock (the scan's time), so that the session's times and the door's
     # decisions agree and tests can move time.
@@ -151,11 +210,26 @@ class BookingFlow(flow.Flow):
         notify([booking.donor, *holders("bookings.manage_bookings")], "booking.completed", booking=booking)
         announce_room_state(booking.room_id)
 
+    # --- ended from outside: a cancellation or a move ----------------------------------------
+
+    def end_process(self, process: BookingProcess) -> None:
+        """End the process from outside (under its lock, taken by the caller): every open task
+        and timer cancelled, the process marked cancelled."""
+        close_open_tasks(process)
+        process.status = PROCESS.CANCELED
+        process.finished = timezone.now()
+        process.save(update_fields=["status", "finished"])
+
+    def cancel_booking(self, process: BookingProcess, *, actor: Any = None, reason: str = "") -> Booking:
+        """The booking is cancelled (by its owner or by staff): the process ends, the booking's
+        final status is cancelled."""
+        self.end_process(process)
+        booking = booking_of_process(process)
+        booking_services.set_status(booking, Status.CANCELLED, **booking_services.close_reviews(booking))
+        audit.record("booking.cancelled", actor=actor, obj=booking, reason=reason)
+        return booking
+
     # --- who may open the task pages ------------------------------------------------------
 
     def has_view_permission(self, user: Any, obj: Any = None) -> bool:
-        return user.is_authenticated and (
-            user.has_perm("bookings.review_donation")
-            or user.has_perm("bookings.review_room")
-            or user.has_perm("bookings.view_all_bookings")
-        )
+        return policy.can_see_review_tasks(user)

@@ -18,10 +18,12 @@ class ReviewForm(forms.Form):
         if room_choices is None:
             del self.fields["room"]
         else:
-            self.fields["room"].choices = [("", _("Keep the booked room"))] + room_choices
+            room = self.fields["room"]
+            assert isinstance(room, forms.TypedChoiceField)
+            room.choices = [("", _("Keep the booked room")), *room_choices]
 
     def clean(self):
-        data = super().clean()
+        data = super().clean() or {}
         if data.get("decision") == "rejected" and not data.get("comment"):
             self.add_error("comment", _("Give a reason to reject."))
         return data

@@ -11,19 +11,19 @@ from clinic.accounts.services import purge_expired_login_locks
 from clinic.notifications import services as notifications
 from clinic.outreach.services import push_due_promotions
 from clinic.payments.services import close_unpaid_orders
-from workflows import actions, doors
+from workflows import doors, sessions
 
 logger = logging.getLogger(__name__)
 
 
 @shared_task(name="workflows.tasks.sweep")
 def sweep() -> dict[str, int]:
-    """Periodic work; running it twice changes nothing the second time."""
+    """Periodic work; running it twice changes nothing the second time. The booking process's
+    timeouts (review expiry, unpaid expiry, no-show) are its timers; the rest is what no
+    process owns."""
     result = {
         "timers_fired": fire_due_timers() or 0,
-        "expired": actions.expire_unreviewed(),
-        "no_shows": actions.mark_no_shows(),
-        "overstays": len(actions.flag_overstays()),
+        "overstays": len(sessions.flag_overstays()),
         "doors_held_open": len(doors.watch_doors()),
         "login_locks_purged": purge_expired_login_locks(),
         "payment_orders_closed": close_unpaid_orders(),

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from typing import Any, cast
+
 from django.contrib import messages
 from django.http import HttpResponseRedirect
 from django.utils import timezone
 from django.views import generic
 from viewflow.workflow.flow.views import TaskSuccessUrlMixin
 
+from clinic.accounts import policy
+from clinic.accounts.models import User
 from clinic.bookings.availability import slots_between
 from clinic.bookings.models import Booking, Status
 from clinic.errors import DomainError
@@ -42,10 +46,17 @@ class ReviewTaskView(TaskSuccessUrlMixin, generic.FormView):
     template_name = "workflows/review_task.html"
 
     @property
+    def activation(self) -> Any:
+        """The task's activation, set on the request by Viewflow."""
+        return getattr(self.request, "activation")  # noqa: B009
+
+    @property
+    def reviewer(self) -> User:
+        return cast(User, self.request.user)  # the task view is for logged-in reviewers only
+
+    @property
     def booking(self) -> Booking:
-        return Booking.objects.select_related("room", "donor__donor_profile").get(
-            pk=self.request.activation.process.booking_id
-        )
+        return Booking.objects.select_related("room", "donor__donor_profile").get(pk=self.activation.process.booking_id)
 
     def get_form_kwargs(self):
         kwargs = super().get_form_kwargs()
@@ -60,26 +71,26 @@ class ReviewTaskView(TaskSuccessUrlMixin, generic.FormView):
             booking=booking,
             kind=self.kind,
             donor_code=booking.donor.donor_code,
-            show_identity=user.has_perm("bookings.view_donor_identity"),
-            history=donor_history(booking) if user.has_perm("bookings.view_donor_identity") else [],
+            show_identity=policy.can_see_donor_identity(user),
+            history=donor_history(booking) if policy.can_see_donor_identity(user) else [],
         )
         return context
 
     def form_valid(self, form):
-        from workflows import actions  # actions imports the flow, which imports this module
+        from workflows import reviews  # reviews imports the flow, which imports this module
 
         try:
-            actions.record_review_decision(
-                self.request.activation,
+            reviews.record_review_decision(
+                self.activation,
                 kind=self.kind,
                 decision=form.cleaned_data["decision"],
                 comment=form.cleaned_data.get("comment") or "",
                 room_id=form.cleaned_data.get("room"),
-                actor=self.request.user,
+                actor=self.reviewer,
             )
         except DomainError as exc:
             form.add_error(None, exc.message)
             return self.form_invalid(form)
-        self.request.activation.execute()
+        self.activation.execute()
         messages.success(self.request, "Review recorded.", fail_silently=True)
         return HttpResponseRedirect(self.get_success_url())

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from django.conf import settings
 from django.contrib.auth import login
 from django.contrib.auth.views import LoginView
@@ -12,6 +14,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.csrf import ensure_csrf_cookie
 
 from api.pages.forms import RegisterForm
+from clinic.accounts import policy
 from clinic.accounts import services as account_services
 from clinic.bookings.models import Status
 from clinic.errors import DomainError
@@ -96,29 +99,34 @@ def not_found(request: HttpRequest) -> HttpResponse:
     raise Http404
 
 
-def _staff_page(request: HttpRequest, template: str, needed: tuple[str, ...]) -> HttpResponse:
-    if not request.user.is_authenticated:
+def _staff_page(request: HttpRequest, template: str, allowed: Callable[..., bool]) -> HttpResponse:
+    user = request.user
+    if not user.is_authenticated:
         return HttpResponseRedirect(f"{settings.LOGIN_URL}?next={request.path}")
-    if not any(request.user.has_perm(name) for name in needed):
+    if not allowed(user):
         return render(request, "pages/forbidden.html", status=403)
-    flags = ("manage_bookings", "view_donor_identity", "review_room", "review_donation")
-    perms = {name: request.user.has_perm(f"bookings.{name}") for name in flags}
-    perms |= {name: request.user.has_perm(f"rooms.{name}") for name in ("manage_rooms", "operate_doors")}
+    # What the page's script shows or hides; the API decides again on every call.
+    perms = {
+        "manage_bookings": policy.can_manage_bookings(user),
+        "view_donor_identity": policy.can_see_donor_identity(user),
+        "review_room": policy.can_review(user, "room"),
+        "review_donation": policy.can_review(user, "staff"),
+        "manage_rooms": policy.can_manage_rooms(user),
+        "operate_doors": policy.can_open_door_manually(user),
+    }
     return render(request, template, {"perms_json": perms, "statuses": Status.choices})
 
 
 @ensure_csrf_cookie
 def staff_console(request: HttpRequest) -> HttpResponse:
     """Staff: all bookings, rooms and opening hours, door codes, links to the task inbox."""
-    return _staff_page(
-        request, "pages/staff.html", ("bookings.view_all_bookings", "bookings.manage_bookings", "rooms.manage_rooms")
-    )
+    return _staff_page(request, "pages/staff.html", policy.can_open_staff_console)
 
 
 @ensure_csrf_cookie
 def room_console(request: HttpRequest) -> HttpResponse:
     """Room managers: room review tasks and the live room board, with donor codes only."""
-    return _staff_page(request, "pages/rooms_board.html", ("bookings.review_room", "bookings.view_all_bookings"))
+    return _staff_page(request, "pages/rooms_board.html", policy.can_open_room_console)
 
 
 @ensure_csrf_cookie

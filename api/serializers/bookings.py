@@ -6,6 +6,7 @@ from rest_framework import serializers
 
 from api.serializers.fields import DateTimeField, IdField
 from api.serializers.rooms import query_date_in_range
+from clinic.accounts import policy
 from clinic.bookings.models import Booking, Status
 
 
@@ -66,7 +67,7 @@ class BookingListQuerySerializer(serializers.Serializer):
 
 
 def _serializer_class(user) -> type[BookingSerializer]:
-    return BookingWithIdentitySerializer if user.has_perm("bookings.view_donor_identity") else BookingSerializer
+    return BookingWithIdentitySerializer if policy.can_see_donor_identity(user) else BookingSerializer
 
 
 def booking_data(user, booking: Booking) -> dict:

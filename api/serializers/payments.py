@@ -62,7 +62,7 @@ class PaymentCreateSerializer(serializers.Serializer):
 
 
 class PaymentOrderSerializer(serializers.ModelSerializer):
-    item = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    item: serializers.SlugRelatedField = serializers.SlugRelatedField(slug_field="code", read_only=True)
     item_name = serializers.CharField(source="item.name", read_only=True)
 
     class Meta:

@@ -11,9 +11,9 @@ from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from api.permissions import has_perm
+from api.permissions import Allow
 from api.serializers import accounts as s
-from clinic.accounts import services
+from clinic.accounts import policy, services
 from clinic.audit import services as audit
 from clinic.audit.models import AuditEvent
 from clinic.errors import Invalid
@@ -92,7 +92,7 @@ class MeView(APIView):
 
 
 class UsersView(APIView):
-    permission_classes = [has_perm("accounts.manage_users")]
+    permission_classes = [Allow(policy.can_manage_users)]
 
     @extend_schema(request=s.CreateUserSerializer, responses={201: s.AccountSerializer})
     def post(self, request):

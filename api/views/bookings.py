@@ -14,13 +14,15 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from api.pagination import Pagination, paginated
-from api.permissions import has_perm
+from api.permissions import Allow
 from api.serializers import bookings as s
 from api.serializers.tasks import CancelSerializer, RescheduleSerializer
+from clinic.accounts import policy
 from clinic.accounts.models import User
 from clinic.bookings import services
 from clinic.errors import Forbidden, Invalid
-from workflows import actions
+from workflows import bookings as booking_flow
+from workflows import sessions
 
 
 def _find_donor(reference: str) -> User:
@@ -56,8 +58,8 @@ class BookingListView(APIView):
             day_start = datetime.combine(filters["date"], datetime.min.time(), tzinfo=timezone.get_default_timezone())
             bookings = bookings.filter(start__gte=day_start, start__lt=day_start + timedelta(days=1))
         paginator = Pagination()
-        page = paginator.paginate_queryset(bookings, request, view=self)
-        return paginator.get_paginated_response(s.bookings_data(request.user, list(page)))
+        page = paginator.page_items(bookings, request, view=self)
+        return paginator.get_paginated_response(s.bookings_data(request.user, page))
 
     @extend_schema(request=s.BookingCreateSerializer, responses={201: s.BookingSerializer})
     @transaction.atomic  # answer built before commit: a 503 (database gone) then means nothing changed
@@ -66,14 +68,16 @@ class BookingListView(APIView):
         body.is_valid(raise_exception=True)
         data = body.validated_data
         if data.get("donor"):
-            if not request.user.has_perm("bookings.manage_bookings"):
+            if not policy.can_manage_bookings(request.user):
                 raise Forbidden("Only staff may book on a donor's behalf.")
             donor = _find_donor(data["donor"])
         else:
-            if not request.user.has_perm("bookings.book"):
+            if not policy.can_book(request.user):
                 raise Forbidden("Your account cannot book collection slots.")
             donor = request.user
-        booking = actions.request_booking(actor=request.user, donor=donor, room_id=data["room"], start=data["start"])
+        booking = booking_flow.request_booking(
+            actor=request.user, donor=donor, room_id=data["room"], start=data["start"]
+        )
         return Response(s.booking_data(request.user, booking), status=status.HTTP_201_CREATED)
 
 
@@ -93,31 +97,31 @@ class CancelBookingView(APIView):
     def post(self, request, pk: int):
         body = CancelSerializer(data=request.data or {})
         body.is_valid(raise_exception=True)
-        booking = actions.cancel_booking(booking_id=pk, actor=request.user, reason=body.validated_data["reason"])
+        booking = booking_flow.cancel_booking(booking_id=pk, actor=request.user, reason=body.validated_data["reason"])
         return Response(s.booking_data(request.user, booking))
 
 
 class RescheduleBookingView(APIView):
-    permission_classes = [has_perm("bookings.manage_bookings")]
+    permission_classes = [Allow(policy.can_manage_bookings)]
 
     @extend_schema(request=RescheduleSerializer, responses={200: s.BookingSerializer})
     @transaction.atomic
     def post(self, request, pk: int):
         body = RescheduleSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        booking = actions.reschedule(
+        booking = booking_flow.reschedule(
             booking_id=pk, actor=request.user, room_id=body.validated_data["room"], start=body.validated_data["start"]
         )
         return Response(s.booking_data(request.user, services.get_visible(request.user, booking.pk)))
 
 
 class CloseSessionView(APIView):
-    permission_classes = [has_perm("bookings.manage_bookings")]
+    permission_classes = [Allow(policy.can_manage_bookings)]
 
     @extend_schema(request=CancelSerializer, responses={200: s.BookingSerializer})
     @transaction.atomic
     def post(self, request, pk: int):
         body = CancelSerializer(data=request.data or {})
         body.is_valid(raise_exception=True)
-        booking = actions.close_session(booking_id=pk, actor=request.user, reason=body.validated_data["reason"])
+        booking = sessions.close_session(booking_id=pk, actor=request.user, reason=body.validated_data["reason"])
         return Response(s.booking_data(request.user, services.get_visible(request.user, booking.pk)))

@@ -14,9 +14,10 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from api.permissions import has_perm
+from api.permissions import Allow
 from api.qr import qr_image_response
 from api.serializers.bookings import BookingSerializer, booking_data
+from clinic.accounts import policy
 from clinic.audit import services as audit
 from clinic.errors import Invalid
 from clinic.rooms import qr
@@ -68,7 +69,7 @@ class OpenRequest(serializers.Serializer):
 
 
 class ManualOpenView(APIView):
-    permission_classes = [has_perm("rooms.operate_doors")]
+    permission_classes = [Allow(policy.can_open_door_manually)]
 
     @extend_schema(request=OpenRequest, responses={200: OpenApiTypes.OBJECT})
     def post(self, request, pk: int):
@@ -82,7 +83,7 @@ class ManualOpenView(APIView):
 
 
 class DoorQrView(APIView):
-    permission_classes = [has_perm("rooms.manage_rooms")]
+    permission_classes = [Allow(policy.can_manage_rooms)]
 
     @extend_schema(
         parameters=[OpenApiParameter("format", str, enum=["png", "svg"])],
@@ -99,7 +100,7 @@ class DoorQrSheetView(APIView):
     """A print-ready page: every active room's door code with its name, the lobby code and
     any promotional codes (`?campaigns=flyer1,poster2`)."""
 
-    permission_classes = [has_perm("rooms.manage_rooms")]
+    permission_classes = [Allow(policy.can_manage_rooms)]
 
     @extend_schema(
         parameters=[OpenApiParameter("campaigns", str, description="comma-separated campaign names")],

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import cast
+
 from django.db.models import QuerySet
 from drf_spectacular.utils import extend_schema
 from rest_framework.generics import ListAPIView
@@ -11,6 +13,7 @@ from rest_framework.views import APIView
 
 from api.pagination import Pagination
 from api.serializers import notifications as s
+from clinic.accounts.models import User
 from clinic.notifications import services
 from clinic.notifications.models import Notification
 
@@ -25,7 +28,7 @@ class NotificationListView(ListAPIView):
             return Notification.objects.none()
         query = s.NotificationListQuerySerializer(data=self.request.query_params)
         query.is_valid(raise_exception=True)
-        return services.inbox(self.request.user, after=query.validated_data.get("after"))
+        return services.inbox(cast(User, self.request.user), after=query.validated_data.get("after"))
 
     @extend_schema(parameters=[s.NotificationListQuerySerializer])
     def get(self, request, *args, **kwargs):

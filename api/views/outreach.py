@@ -10,8 +10,9 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from api.pagination import Pagination, paginated
-from api.permissions import has_perm
+from api.permissions import Allow
 from api.serializers import outreach as s
+from clinic.accounts import policy
 from clinic.errors import Forbidden
 from clinic.outreach import services
 
@@ -21,12 +22,12 @@ class PromotionsView(APIView):
 
     @extend_schema(responses={200: s.PromotionAnswerSerializer(many=True)})
     def get(self, request):
-        if request.user.has_perm("outreach.manage_promotions") and request.query_params.get("all") == "1":
+        if policy.can_manage_promotions(request.user) and request.query_params.get("all") == "1":
             items = list(services.all_promotions_with_reads()[:200])
             counts = services.read_counts([p.pk for p in items])
-            for item in items:
-                item.sent = counts.get(item.pk, {}).get("sent", 0)
-                item.read = counts.get(item.pk, {}).get("read", 0)
+            for item in items:  # the serializer's `sent` and `read`
+                setattr(item, "sent", counts.get(item.pk, {}).get("sent", 0))  # noqa: B010
+                setattr(item, "read", counts.get(item.pk, {}).get("read", 0))  # noqa: B010
             return Response(s.PromotionStaffSerializer(items, many=True, context={"request": request}).data)
         items = services.visible_promotions(request.user)
         return Response(s.PromotionSerializer(items, many=True, context={"request": request}).data)
@@ -37,7 +38,7 @@ class PromotionsView(APIView):
             from rest_framework.exceptions import NotAuthenticated
 
             raise NotAuthenticated()
-        if not request.user.has_perm("outreach.manage_promotions"):
+        if not policy.can_manage_promotions(request.user):
             raise Forbidden("You may not publish promotions.")
         body = s.PromotionCreateSerializer(data=request.data)
         body.is_valid(raise_exception=True)
@@ -55,7 +56,7 @@ def _client_ip(request) -> str | None:
 
 def consultation_data(user, consultation) -> dict:
     """Staff who may see identities also get the asker and his phone."""
-    if user.has_perm("outreach.manage_promotions") and user.has_perm("bookings.view_donor_identity"):
+    if policy.can_see_consultation_askers(user):
         return s.ConsultationStaffSerializer(consultation).data
     return s.ConsultationSerializer(consultation).data
 
@@ -76,7 +77,7 @@ class ConsultationsView(APIView):
         if request.query_params.get("open") == "1":
             items = items.filter(answered_at__isnull=True)
         paginator = Pagination()
-        page = paginator.paginate_queryset(items, request, view=self)
+        page = paginator.page_items(items, request, view=self)
         return paginator.get_paginated_response([consultation_data(request.user, c) for c in page])
 
     @extend_schema(request=s.AskSerializer, responses={201: s.ConsultationSerializer})
@@ -88,7 +89,7 @@ class ConsultationsView(APIView):
 
 
 class AnswerView(APIView):
-    permission_classes = [has_perm("outreach.manage_promotions")]
+    permission_classes = [Allow(policy.can_answer_consultations)]
 
     @extend_schema(request=s.AnswerSerializer, responses={200: s.ConsultationStaffSerializer})
     def post(self, request, pk: int):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from django.core.exceptions import RequestDataTooBig
 from drf_spectacular.utils import OpenApiParameter, OpenApiTypes, extend_schema
 from rest_framework import status
@@ -12,14 +14,16 @@ from rest_framework.views import APIView
 
 from api.errors import domain_status
 from api.pagination import Pagination, paginated
-from api.permissions import has_perm
+from api.permissions import Allow
 from api.qr import qr_image_response
 from api.serializers import payments as s
+from clinic.accounts import policy
 from clinic.errors import Conflict, DomainError, NotFound
 from clinic.payments import services
 from clinic.payments.models import FeeItem, PaymentOrder
 
-MANAGE = "payments.manage_payments"
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
 
 
 class ReadOrManagePayments(BasePermission):
@@ -30,12 +34,12 @@ class ReadOrManagePayments(BasePermission):
     def has_permission(self, request, view) -> bool:
         if request.method in SAFE_METHODS:
             return True
-        return bool(request.user and request.user.is_authenticated and request.user.has_perm(MANAGE))
+        return bool(request.user and policy.can_manage_payments(request.user))
 
 
 def _items_for(request, include_inactive: bool):
     items = FeeItem.objects.order_by("code")
-    if include_inactive and request.user.has_perm(MANAGE):
+    if include_inactive and policy.can_manage_payments(request.user):
         return items
     return items.filter(active=True)
 
@@ -85,7 +89,7 @@ class ReadOrPay(BasePermission):
     def has_permission(self, request, view) -> bool:
         if not (request.user and request.user.is_authenticated):
             return False
-        return request.method in SAFE_METHODS or request.user.has_perm("bookings.book")
+        return request.method in SAFE_METHODS or policy.can_pay_fees(request.user)
 
 
 class PaymentListView(APIView):
@@ -102,7 +106,7 @@ class PaymentListView(APIView):
         query.is_valid(raise_exception=True)
         orders = services.visible_orders(request.user).filter(**query.validated_data)
         paginator = Pagination()
-        page = paginator.paginate_queryset(orders, request, view=self)
+        page = paginator.page_items(orders, request, view=self)
         return paginator.get_paginated_response(s.PaymentOrderSerializer(page, many=True).data)
 
     @extend_schema(
@@ -144,7 +148,7 @@ class PaymentQrView(APIView):
 
 
 class ConfirmPaymentView(APIView):
-    permission_classes = [has_perm(MANAGE)]
+    permission_classes = [Allow(policy.can_manage_payments)]
 
     @extend_schema(request=s.ConfirmSerializer, responses={200: s.PaymentOrderSerializer})
     def post(self, request, pk: int):
@@ -164,7 +168,7 @@ class AlwaysJson(BaseContentNegotiation):
         return renderers[0], renderers[0].media_type
 
 
-def _wechat_answer(code: str, message: str, http_status: int) -> Response:
+def _wechat_answer(code: str, message: StrOrPromise, http_status: int) -> Response:
     # WeChat Pay reads {code, message}; the rest of our API reads {detail, code}.
     return Response({"code": code, "message": message, "detail": message}, status=http_status)
 

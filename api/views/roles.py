@@ -6,13 +6,13 @@ from drf_spectacular.utils import extend_schema
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from api.permissions import has_perm
+from api.permissions import Allow
 from api.serializers import accounts as s
-from clinic.accounts import services
+from clinic.accounts import policy, services
 
 
 class RolesView(APIView):
-    permission_classes = [has_perm("accounts.manage_roles")]
+    permission_classes = [Allow(policy.can_manage_roles)]
 
     @extend_schema(responses={200: s.RoleSerializer(many=True)})
     def get(self, request):
@@ -20,7 +20,7 @@ class RolesView(APIView):
 
 
 class RolePermissionsView(APIView):
-    permission_classes = [has_perm("accounts.manage_roles")]
+    permission_classes = [Allow(policy.can_manage_roles)]
 
     @extend_schema(request=s.RolePermissionsSerializer, responses={200: s.RoleSerializer})
     def put(self, request, name: str):

@@ -11,8 +11,8 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from api.serializers import rooms as s
-from clinic.bookings import occupancy
-from clinic.rooms import services
+from clinic.accounts import policy
+from clinic.rooms import board, services
 from clinic.rooms.models import Closure, Opening, Room
 
 
@@ -22,11 +22,11 @@ class ReadOrManageRooms(BasePermission):
     def has_permission(self, request, view) -> bool:
         if not request.user.is_authenticated:
             return False
-        return request.method in SAFE_METHODS or request.user.has_perm("rooms.manage_rooms")
+        return request.method in SAFE_METHODS or policy.can_manage_rooms(request.user)
 
 
 def room_data(request, room: Room) -> dict:
-    if request.user.has_perm("rooms.manage_rooms"):
+    if policy.can_manage_rooms(request.user):
         return s.RoomStaffSerializer(room).data
     return s.RoomSerializer(room).data
 
@@ -37,7 +37,7 @@ class RoomListView(APIView):
     @extend_schema(responses={200: s.RoomAnswerSerializer(many=True)})
     def get(self, request):
         rooms = Room.objects.select_related("relay").order_by("name")
-        if not request.user.has_perm("rooms.manage_rooms"):
+        if not policy.can_manage_rooms(request.user):
             rooms = rooms.filter(active=True)
         return Response([room_data(request, room) for room in rooms])
 
@@ -57,7 +57,7 @@ class RoomDetailView(APIView):
 
     def _room(self, request, pk: int) -> Room:
         rooms = Room.objects.select_related("relay")
-        if not request.user.has_perm("rooms.manage_rooms"):
+        if not policy.can_manage_rooms(request.user):
             rooms = rooms.filter(active=True)
         return get_object_or_404(rooms, pk=pk)
 
@@ -150,7 +150,7 @@ class RoomStatusView(APIView):
 
     @extend_schema(responses={200: s.RoomStatusSerializer(many=True)})
     def get(self, request):
-        if not request.user.has_perm("bookings.view_all_bookings"):
+        if not policy.can_see_room_board(request.user):
             return Response(
                 {"detail": "You do not have permission to see the room board.", "code": "permission_denied"}, 403
             )
@@ -171,6 +171,4 @@ def _brief(booking) -> dict | None:
 
 def room_board() -> list[dict]:
     """The board's answer: donor codes only, never a name."""
-    return [
-        {**line, "current": _brief(line["current"]), "next": _brief(line["next"])} for line in occupancy.room_board()
-    ]
+    return [{**line, "current": _brief(line["current"]), "next": _brief(line["next"])} for line in board.room_board()]

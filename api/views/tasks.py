@@ -7,14 +7,12 @@ from drf_spectacular.utils import extend_schema
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from api.permissions import has_perm
+from api.permissions import Allow
 from api.serializers import tasks as s
 from api.serializers.bookings import booking_data, bookings_data
+from clinic.accounts import policy
 from clinic.bookings.models import Booking, Payment
-from workflows import actions
-
-TASK_READERS = has_perm("bookings.view_all_bookings", "bookings.review_donation", "bookings.review_room", any_of=True)
-REVIEWERS = has_perm("bookings.review_donation", "bookings.review_room", any_of=True)
+from workflows import reviews
 
 
 def task_data(task, booking: Booking, shown: dict) -> dict:
@@ -29,11 +27,11 @@ def task_data(task, booking: Booking, shown: dict) -> dict:
 
 
 class TaskListView(APIView):
-    permission_classes = [TASK_READERS]
+    permission_classes = [Allow(policy.can_see_review_tasks)]
 
     @extend_schema(responses={200: s.TaskSerializer(many=True)})
     def get(self, request):
-        tasks = list(actions.tasks_for(request.user)[:500])
+        tasks = list(reviews.tasks_for(request.user)[:500])
         ids = [task.process.bookingprocess.booking_id for task in tasks]
         by_id = Booking.objects.select_related("room", "donor__donor_profile").in_bulk(ids)
         bookings = [by_id[booking_id] for booking_id in ids]
@@ -42,14 +40,14 @@ class TaskListView(APIView):
 
 
 class ApproveTaskView(APIView):
-    permission_classes = [REVIEWERS]
+    permission_classes = [Allow(policy.can_review_any)]
 
     @extend_schema(request=s.ApproveSerializer, responses={200: s.ReviewResultSerializer})
     @transaction.atomic  # answer built before commit: a 503 (database gone) then means nothing changed
     def post(self, request, pk: int):
         body = s.ApproveSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        booking = actions.complete_review(
+        booking = reviews.complete_review(
             task_id=pk,
             user=request.user,
             decision="approved",
@@ -60,14 +58,14 @@ class ApproveTaskView(APIView):
 
 
 class RejectTaskView(APIView):
-    permission_classes = [REVIEWERS]
+    permission_classes = [Allow(policy.can_review_any)]
 
     @extend_schema(request=s.RejectSerializer, responses={200: s.ReviewResultSerializer})
     @transaction.atomic
     def post(self, request, pk: int):
         body = s.RejectSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        booking = actions.complete_review(
+        booking = reviews.complete_review(
             task_id=pk, user=request.user, decision="rejected", comment=body.validated_data["reason"]
         )
         return Response({"booking": booking_data(request.user, booking)})

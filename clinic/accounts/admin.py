@@ -13,7 +13,7 @@ class DonorProfileInline(admin.StackedInline):
 @admin.register(User)
 class UserAdmin(BaseUserAdmin):
     inlines = [DonorProfileInline]
-    fieldsets = BaseUserAdmin.fieldsets + (("Contact", {"fields": ("phone",)}),)
+    fieldsets = (*(BaseUserAdmin.fieldsets or ()), ("Contact", {"fields": ("phone",)}))
     list_display = ("username", "email", "phone", "is_active", "is_staff")
 
 

@@ -14,6 +14,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext, ngettext
 
+from clinic import locking
 from clinic.accounts import roles
 from clinic.accounts.models import DonorProfile, LoginThrottle, User
 from clinic.accounts.validators import normalize_phone, valid_id_number
@@ -274,7 +275,7 @@ def check_not_locked(username: str) -> None:
 
 @transaction.atomic
 def note_login_failure(username: str) -> None:
-    row, _ = LoginThrottle.objects.select_for_update().get_or_create(username=_key(username))
+    row = locking.login_counter(_key(username))
     now = timezone.now()
     if row.locked_until and row.locked_until <= now:
         row.failures = 0

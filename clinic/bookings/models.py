@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from clinic.rooms.models import Room
+
+if TYPE_CHECKING:
+    from django.db.models.fields.related_descriptors import RelatedManager
+
+    from workflows.models import BookingProcess
 
 
 class Status(models.TextChoices):
@@ -41,7 +48,12 @@ class Payment(models.TextChoices):
     PAID = "paid", _("paid")
 
 
-class Booking(models.Model):
+# django-stubs cannot build the reverse manager of a model whose base class (Viewflow's Process)
+# is untyped; it is declared below instead.
+class Booking(models.Model):  # type: ignore[django-manager-missing]
+    if TYPE_CHECKING:  # the reverse side of BookingProcess.booking
+        processes: RelatedManager[BookingProcess]
+
     donor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="bookings")
     room = models.ForeignKey(Room, on_delete=models.PROTECT, related_name="bookings")
     start = models.DateTimeField()

@@ -1,17 +1,16 @@
 """Who holds a room: the session inside it, the donor whose slot is running, and until when a
-donor kept out by someone else's session may still come in. Also the room board built on it.
+donor kept out by someone else's session may still come in.
 
 A room is one person's from his unlock to his finish. While another booking of the room is in
 progress, or another approved booking's slot is running (or comes before the scanning donor's
 and is not over) and its donor may still come, a first scan is refused (`room_in_use`). A donor
 kept out by a session is never a no-show: his check-in window stays open until
-CHECK_IN_GRACE_MINUTES after the room frees.
+CHECK_IN_GRACE_MINUTES after the room frees. (The room board built on it: clinic.rooms.board.)
 """
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any
 
 from django.conf import settings
 from django.db.models import Q
@@ -20,9 +19,8 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from clinic.bookings.availability import room_slot
-from clinic.bookings.models import ACTIVE_STATUSES, Booking, Status
+from clinic.bookings.models import Booking, Status
 from clinic.errors import Forbidden
-from clinic.rooms.models import Room
 
 SESSION_STATUSES = (Status.IN_PROGRESS, Status.COMPLETED)
 
@@ -94,6 +92,7 @@ def check_in_closes_at(booking: Booking) -> datetime | None:
         .values_list("checked_in_at", "checked_out_at")
     )
     for checked_in, checked_out in sessions:
+        assert checked_in is not None  # filtered above
         if checked_in > closes:
             break  # began after the window had closed: it kept nobody out
         if checked_out is None:
@@ -154,40 +153,3 @@ def room_free(booking: Booking, now: datetime) -> None:
 def overstaying(holder: Booking | None, now: datetime) -> bool:
     """The holder is a session past its slot's end (someone is waiting for the room)."""
     return holder is not None and holder.status == Status.IN_PROGRESS and now >= holder.end
-
-
-# --- the room board -------------------------------------------------------------------------
-
-
-def room_state(room: Room, bookings: list[Booking], now: datetime) -> dict[str, Any]:
-    """One room's line on the board. `bookings`: the room's active bookings around now, by start.
-    The booking shown as "now" is never shown as "next" too."""
-    in_use = next((b for b in bookings if b.status == Status.IN_PROGRESS), None)
-    current = in_use or next((b for b in bookings if b.start <= now < b.end), None)
-    upcoming = next((b for b in bookings if b.start > now and b is not current), None)
-    if room.door_alerted_at:
-        state = "door_alarm"
-    elif in_use:
-        state = "in_use"
-    elif current:
-        state = "booked"
-    else:
-        state = "free"
-    return {"id": room.pk, "name": room.name, "state": state, "current": current, "next": upcoming}
-
-
-def room_board(now: datetime | None = None, room_ids: list[int] | None = None) -> list[dict[str, Any]]:
-    """Each active room: free, booked, in use or with its door alarmed, with the booking now and
-    the next one in the coming 24 hours (bookings with their donor profile loaded)."""
-    now = now or timezone.now()
-    rooms = Room.objects.filter(active=True).order_by("name")
-    bookings = Booking.objects.filter(
-        status__in=ACTIVE_STATUSES, end__gt=now - timedelta(hours=2), start__lt=now + timedelta(hours=24)
-    )
-    if room_ids is not None:
-        rooms = rooms.filter(pk__in=room_ids)
-        bookings = bookings.filter(room_id__in=room_ids)
-    by_room: dict[int, list[Booking]] = {}
-    for booking in bookings.select_related("donor__donor_profile").order_by("start"):
-        by_room.setdefault(booking.room_id, []).append(booking)
-    return [room_state(room, by_room.get(room.pk, []), now) for room in rooms]

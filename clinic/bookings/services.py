@@ -10,20 +10,19 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from clinic import locking
+from clinic.accounts import policy
 from clinic.accounts.models import DonorProfile, User
 from clinic.audit import services as audit
 from clinic.bookings.availability import room_slot
 from clinic.bookings.models import ACTIVE_STATUSES, Booking, Payment, Purpose, Review, Status
 from clinic.errors import Conflict, Invalid, NotFound
 from clinic.rooms.models import Room
-
-# Any constant works; it names "the booking table's arrival-gap critical section".
-_GAP_LOCK_KEY = 0x5B00C1
 
 
 class SlotTaken(Conflict):
@@ -50,14 +49,6 @@ class TooSoonAfterLastDonation(Conflict):
 class ArrivalGap(Conflict):
     code = "arrival_gap"
     default_message = gettext_lazy("Another booking starts too close to that time. Please choose another slot.")
-
-
-def _serialise_gap_checks() -> None:
-    """Make the cross-room arrival-gap check race-free: one booking transaction at a time passes
-    this point. SQLite's IMMEDIATE transactions are serialised already."""
-    if settings.ARRIVAL_GAP_MINUTES and connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_GAP_LOCK_KEY])
 
 
 def _client_profile(donor: User) -> DonorProfile:
@@ -125,9 +116,8 @@ def create_booking(*, donor: User, room_id: int, start: datetime, actor: User) -
         raise NotASlot(_("There is no such room."))
     profile = _client_profile(donor)
     start_at, end_at = _checked_slot(room, start)
-    # One writer per donor at a time: the per-donor rules are check-then-insert.
-    User.objects.select_for_update().filter(pk=donor.pk).first()
-    _serialise_gap_checks()
+    locking.donor_lock(donor.pk)
+    locking.arrival_gap_lock()
     _check_rules(donor=donor, profile=profile, room=room, start=start_at, end=end_at, ignore=None)
     purpose = profile.purpose
     booking = Booking(
@@ -160,7 +150,8 @@ def move(booking: Booking, *, room_id: int, start: datetime | None = None) -> Bo
         raise Invalid(_("There is no such room."), code="not_a_slot", fields={"room": [_("There is no such room.")]})
     start_at, end_at = _checked_slot(room, start or booking.start)
     profile = _client_profile(booking.donor)
-    _serialise_gap_checks()
+    locking.donor_lock(booking.donor_id)
+    locking.arrival_gap_lock()
     _check_rules(donor=booking.donor, profile=profile, room=room, start=start_at, end=end_at, ignore=booking.pk)
     booking.room, booking.start, booking.end = room, start_at, end_at
     try:
@@ -197,12 +188,12 @@ def get_visible(user: User, booking_id: int) -> Booking:
 
 
 def can_see(user: User, booking: Booking) -> bool:
-    return booking.donor_id == user.pk or user.has_perm("bookings.view_all_bookings")
+    return booking.donor_id == user.pk or policy.can_see_all_bookings(user)
 
 
 def visible_bookings(user: User):
     qs = Booking.objects.select_related("room", "donor__donor_profile").order_by("-start", "-id")
-    if user.has_perm("bookings.view_all_bookings"):
+    if policy.can_see_all_bookings(user):
         return qs
     return qs.filter(donor=user)
 

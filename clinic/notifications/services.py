@@ -8,29 +8,25 @@ sweep delivers what was left, and a reconnecting client catches up with `?after=
 from __future__ import annotations
 
 import asyncio
-import functools
 import logging
-import os
-import threading
 import time
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
+from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from clinic.accounts.backends import permission_tables
 from clinic.accounts.models import User
 from clinic.bookings.models import Booking, Status
 from clinic.errors import NotFound
 from clinic.notifications import texts
 from clinic.notifications.channels import outward_channels
 from clinic.notifications.models import Notification
-from clinic.rawsql import Columns
 
 logger = logging.getLogger(__name__)
 
@@ -116,36 +112,10 @@ def notify(
     return _record(_unsaved(recipients, kind, booking, context))
 
 
-_HOLDER = Columns(User, "u", ["id", "username", "is_active", "phone", "email"])
-
-
-@functools.cache
-def _holders_sql(vendor: str) -> str:
-    # Identifiers come from the models' metadata, quoted; every value is a parameter.
-    t = permission_tables()
-    granted = (
-        f"SELECT p.id FROM {t.permission} p JOIN {t.content_type} ct ON ct.id = p.content_type_id"  # noqa: S608
-        " WHERE ct.app_label = %s AND p.codename = %s"
-    )
-    return " ".join(
-        [
-            f"SELECT {_HOLDER.sql()} FROM {_HOLDER.table()} WHERE u.is_active AND (u.id IN (",  # noqa: S608
-            f"SELECT ug.user_id FROM {t.user_groups} ug JOIN {t.group_permissions} gp ON gp.group_id = ug.group_id",  # noqa: S608
-            f"WHERE gp.permission_id IN ({granted}))",
-            f"OR u.id IN (SELECT up.user_id FROM {t.user_permissions} up WHERE up.permission_id IN ({granted})))",  # noqa: S608
-            "ORDER BY u.id",
-        ]
-    )
-
-
 def holders(permission: str) -> list[User]:
     """Active users holding `permission` ("app_label.codename") through a role or directly.
-    Being a superuser does not count: a superuser is notified only through a role. One query
-    written as SQL (see clinic.rawsql): it runs for every booking request and completion."""
-    app_label, _, codename = permission.partition(".")
-    with connection.cursor() as cursor:
-        cursor.execute(_holders_sql(connection.vendor), [app_label, codename, app_label, codename])
-        return [_HOLDER.instance(row) for row in cursor.fetchall()]
+    Being a superuser does not count: a superuser is notified only through a role."""
+    return list(User.objects.with_perm(permission, include_superusers=False).order_by("pk"))
 
 
 def notify_holders(
@@ -199,7 +169,7 @@ def announce_room_state(room_id: int) -> None:
 
 def room_state_event(room_id: int) -> dict[str, Any] | None:
     """What a `room.state` push carries: the room and its state, never a donor."""
-    from clinic.bookings.occupancy import room_board
+    from clinic.rooms.board import room_board
 
     lines = room_board(room_ids=[room_id])
     if not lines:
@@ -215,8 +185,7 @@ def push_room_state(room_id: int) -> int:
     watchers = {user.pk for user in holders("bookings.review_room")}
     watchers |= {user.pk for user in holders("bookings.view_all_bookings")}
     message = {"type": "notification.push", "notification": event}
-    for user_id in sorted(watchers):
-        _push_loop.run(_group_send(group_name(user_id), message), PUSH_TIMEOUT_S + 1)
+    async_to_sync(_send_all)([group_name(user_id) for user_id in sorted(watchers)], message)
     return len(watchers)
 
 
@@ -227,39 +196,14 @@ async def _group_send(group: str, message: dict[str, Any]) -> None:
     await asyncio.wait_for(get_channel_layer().group_send(group, message), timeout=PUSH_TIMEOUT_S)
 
 
-class _PushLoop:
-    """One event loop in a daemon thread, per process, for the channel-layer sends of synchronous
-    code (Celery tasks, the sweep). async_to_sync would start a thread and a loop for every
-    push, and the channel layer a Redis connection for every loop; here they are made once.
-    A forked child (Celery's pool processes) starts its own."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._pid = 0
-
-    def run(self, coroutine: Any, timeout: float) -> Any:
-        return asyncio.run_coroutine_threadsafe(coroutine, self._running()).result(timeout)
-
-    def _running(self) -> asyncio.AbstractEventLoop:
-        with self._lock:
-            if self._loop is None or self._pid != os.getpid() or not self._loop.is_running():
-                loop = asyncio.new_event_loop()
-                started = threading.Event()
-                loop.call_soon(started.set)
-                threading.Thread(target=loop.run_forever, name="channel-layer-push", daemon=True).start()
-                started.wait(5)
-                self._loop, self._pid = loop, os.getpid()
-            return self._loop
-
-
-_push_loop = _PushLoop()
+async def _send_all(groups: list[str], message: dict[str, Any]) -> None:
+    for group in groups:
+        await _group_send(group, message)
 
 
 def push(notification: Notification) -> None:
     message = {"type": "notification.push", "notification": payload(notification)}
-    # The send has its own PUSH_TIMEOUT_S; the extra second covers handing it to the loop.
-    _push_loop.run(_group_send(group_name(notification.recipient_id), message), PUSH_TIMEOUT_S + 1)
+    async_to_sync(_group_send)(group_name(notification.recipient_id), message)
 
 
 def send_outward(notification: Notification) -> None:

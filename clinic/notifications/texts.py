@@ -71,13 +71,13 @@ def render(kind: str, context: dict[str, Any], *, for_donor: bool = True) -> tup
     """Title and body in the site's language: the caller's language (a staff member's browser)
     says nothing about the recipient's."""
     text = TEXTS[kind] if for_donor else OTHERS.get(kind, TEXTS[kind])
-    body = text.body
+    template = text.body
     if kind == "booking.reviewed":
-        body = REVIEWED.get((context.get("review"), context.get("decision")), body)
+        template = REVIEWED.get((str(context.get("review")), str(context.get("decision"))), template)
     with translation.override(settings.LANGUAGE_CODE):
         values = _Blanks({key: str(value) for key, value in context.items()})
         if context.get("reason"):
             values["reason"] = _("Reason: {reason}").format(reason=context["reason"])
         title = str(text.title).format_map(values)
-        body = " ".join(str(body).format_map(values).split())
+        body = " ".join(str(template).format_map(values).split())
     return title[:120], body[:500]

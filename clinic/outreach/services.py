@@ -11,7 +11,7 @@ from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from clinic.accounts import roles
+from clinic.accounts import policy, roles
 from clinic.accounts.models import User
 from clinic.accounts.validators import normalize_phone
 from clinic.audit import services as audit
@@ -51,9 +51,9 @@ def read_counts(promotion_ids: list[int]) -> dict[int, dict[str, int]]:
     rows = (
         Notification.objects.filter(kind="promotion", data__promotion__in=promotion_ids)
         .values("data__promotion")
-        .annotate(sent=Count("id"), read=Count("id", filter=Q(read_at__isnull=False)))
+        .annotate(sent=Count("id"), read_count=Count("id", filter=Q(read_at__isnull=False)))
     )
-    return {row["data__promotion"]: {"sent": row["sent"], "read": row["read"]} for row in rows}
+    return {row["data__promotion"]: {"sent": row["sent"], "read": row["read_count"]} for row in rows}
 
 
 @transaction.atomic
@@ -151,7 +151,7 @@ def ask(*, asker: User | AnonymousUser, question: str, contact: str = "", client
 
 
 def visible_consultations(user: User) -> QuerySet[Consultation]:
-    if user.has_perm("outreach.manage_promotions"):
+    if policy.can_answer_consultations(user):
         return Consultation.objects.select_related("asker")
     return Consultation.objects.filter(asker=user)
 

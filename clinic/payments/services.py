@@ -17,6 +17,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from clinic.accounts import policy
 from clinic.accounts.models import User
 from clinic.audit import services as audit
 from clinic.audit.models import AuditEvent
@@ -169,7 +170,7 @@ def open_order(*, payer: User, item_code: str, booking_id: int | None = None) ->
 
 def visible_orders(user: User):
     orders = PaymentOrder.objects.select_related("item").order_by("-created", "-id")
-    if user.has_perm("payments.manage_payments"):
+    if policy.can_manage_payments(user):
         return orders
     return orders.filter(payer=user)
 

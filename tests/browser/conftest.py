@@ -9,13 +9,13 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import IN_CI
+from tests.factories import restore_roles
 from tests.realtime.conftest import private_redis  # noqa: F401  (fixture)
 from tests.realtime.support import (
     celery_broker,
     celery_worker,
     channel_layers,
     free_port,
-    restore_roles,
     service_env,
     uvicorn_server,
     worker_db_url,

@@ -21,7 +21,7 @@ from django.utils import timezone
 from clinic.bookings.models import Booking
 from tests import factories as f
 from tests.workflows.helpers import task_id
-from workflows import actions
+from workflows import reviews
 from workflows.flows import BookingFlow
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -34,12 +34,13 @@ def open_all_day(room) -> None:
 
 
 def current_slot(now: datetime | None = None) -> datetime:
-    """The start of the slot of an all-day opening (see open_all_day) in which a scan now is on time:
-    the running one, or in the last 5 minutes of the day tomorrow's first (within EARLY_CHECK_IN_MINUTES)."""
+    """The start of the slot of an all-day opening (see open_all_day) in which a scan now is on time,
+    and after which the next slot is offered too: the running one, or in the last 10 minutes of the
+    day tomorrow's first (within EARLY_CHECK_IN_MINUTES; the day's last slot, 23:50, has no next)."""
     now = timezone.localtime(now)
     start = now.replace(minute=now.minute - now.minute % SLOT_MINUTES, second=0, microsecond=0)
-    if start.hour == 23 and start.minute == 55:
-        start = timezone.localtime(start + timedelta(minutes=SLOT_MINUTES))
+    if start.hour == 23 and start.minute >= 50:
+        start = timezone.localtime(start.replace(minute=0) + timedelta(hours=1))
     return start
 
 
@@ -48,8 +49,8 @@ def approved_booking(people, room, start, donor=None) -> Booking:
     donor = donor or people.alice
     booking = f.booking(donor, room, start + timedelta(days=1))
     BookingFlow.start.run(booking=booking)
-    actions.complete_review(task_id=task_id(booking, "staff_review"), user=people.sam, decision="approved")
-    actions.complete_review(task_id=task_id(booking, "room_review"), user=people.rita, decision="approved")
+    reviews.complete_review(task_id=task_id(booking, "staff_review"), user=people.sam, decision="approved")
+    reviews.complete_review(task_id=task_id(booking, "room_review"), user=people.rita, decision="approved")
     # Booked yesterday for today's slot.
     Booking.objects.filter(pk=booking.pk).update(start=start, end=start + timedelta(minutes=SLOT_MINUTES))
     booking.refresh_from_db()

@@ -32,7 +32,8 @@ from clinic.bookings.models import Booking
 from clinic.errors import DomainError
 from clinic.rooms.models import RelayModule
 from tests import factories as f
-from workflows import actions, doors
+from tests.workflows.helpers import fire_timers
+from workflows import doors, sessions
 
 from .helpers import approved_booking, open_all_day
 
@@ -180,7 +181,7 @@ class DoorMachine(RuleBasedStateMachine):
     def staff_close(self, room):
         booking = self.session(self.world.rooms[room])
         if booking is not None:
-            actions.close_session(booking_id=booking.pk, actor=self.world.people.sam, reason="left", now=self.now)
+            sessions.close_session(booking_id=booking.pk, actor=self.world.people.sam, reason="left", now=self.now)
             assert Booking.objects.get(pk=booking.pk).status == "completed"
 
     @rule(seconds=st.sampled_from([5, 30, 59, 61, 120, 180, 300, 600, 901]))
@@ -189,8 +190,8 @@ class DoorMachine(RuleBasedStateMachine):
 
     @rule()
     def sweep(self):
-        actions.mark_no_shows(self.now)
-        actions.flag_overstays(self.now)
+        fire_timers(self.now)
+        sessions.flag_overstays(self.now)
 
     # --- invariants -------------------------------------------------------------------------
 

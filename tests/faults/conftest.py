@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.realtime.support import RedisServer, need_redis_server, restore_roles
+from tests.factories import restore_roles
+from tests.realtime.support import RedisServer, need_redis_server
 
 
 @pytest.fixture

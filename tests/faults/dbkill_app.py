@@ -70,14 +70,14 @@ def after(name: str, function):
 
 def _install() -> None:
     from clinic.bookings import services as booking_services
-    from workflows import actions
+    from workflows import bookings, reviews
     from workflows.flows import BookingFlow
 
     booking_services.create_booking = after("after_insert", booking_services.create_booking)
     BookingFlow.start.run = after("after_process", BookingFlow.start.run)
-    actions.request_booking = after("before_answer", actions.request_booking)
-    actions.record_review_decision = after("after_review", actions.record_review_decision)
-    actions.complete_review = after("before_review_answer", actions.complete_review)
+    bookings.request_booking = after("before_answer", bookings.request_booking)
+    reviews.record_review_decision = after("after_review", reviews.record_review_decision)
+    reviews.complete_review = after("before_review_answer", reviews.complete_review)
 
 
 _install()

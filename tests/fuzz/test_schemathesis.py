@@ -25,7 +25,6 @@ from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import response_schema_conformance
 
-from hardware.locks import FakeLock
 from tests.security import world as w
 
 APP = get_wsgi_application()
@@ -38,11 +37,10 @@ EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "8"))
 
 
 @pytest.fixture
-def fuzz_world(people, monkeypatch):
-    from workflows import doors
-
+def fuzz_world(people, request):
     # No generated room may make us talk to a host on the network: locks are fakes here.
-    monkeypatch.setattr(doors, "lock_adapter", FakeLock())
+    # (`settings` here is hypothesis'; pytest-django's fixture is fetched by name.)
+    request.getfixturevalue("settings").DOOR_LOCK_ADAPTER = "tests.doubles.FakeLock"
     built = w.build(people)
     keys = {name: Token.objects.get_or_create(user=built.user(name))[0].key for name in PERSONAS if name != "anon"}
     # A WSGI request would close the test's connection at its end (CONN_MAX_AGE=0): the

@@ -132,11 +132,9 @@ any_json = st.one_of(
 
 
 @pytest.fixture
-def world(people, monkeypatch):
-    from hardware.locks import FakeLock
-    from workflows import doors
-
-    monkeypatch.setattr(doors, "lock_adapter", FakeLock())
+def world(people, request):
+    # (`settings` here is hypothesis'; pytest-django's fixture is fetched by name.)
+    request.getfixturevalue("settings").DOOR_LOCK_ADAPTER = "tests.doubles.FakeLock"
     return w.build(people)
 
 

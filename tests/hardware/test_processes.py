@@ -11,14 +11,14 @@ import time
 
 import pytest
 
-from hardware.locks import LockOutcomeUnknown, LockUnavailable, ModbusRelayLock, RelayTarget
+from hardware.relays import LockOutcomeUnknown, LockUnavailable, ModbusRelayLock, RelayTarget
 from hardware.simulator import LOG_LINE_RE
 
 from .helpers import freeze, run_python, wait_for_line
 
 UNLOCK_THEN_HANG = """
 import sys, time
-from hardware.locks import ModbusRelayLock, RelayTarget
+from hardware.relays import ModbusRelayLock, RelayTarget
 port, coil, pulse_ms, mode = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
 ModbusRelayLock().unlock(RelayTarget("127.0.0.1", port, coil=coil, pulse_ms=pulse_ms, mode=mode))
 print("unlocked", flush=True)
@@ -27,7 +27,7 @@ time.sleep(60)
 
 UNLOCK_MANY = """
 import sys, time
-from hardware.locks import ModbusRelayLock, RelayTarget
+from hardware.relays import ModbusRelayLock, RelayTarget
 port, coil, count, start_at = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]), float(sys.argv[4])
 lock = ModbusRelayLock()
 target = RelayTarget("127.0.0.1", port, coil=coil, pulse_ms=100)

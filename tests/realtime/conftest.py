@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 import pytest
 
+from tests.factories import restore_roles
 from tests.realtime.support import (
     Process,
     RedisServer,
@@ -16,7 +17,6 @@ from tests.realtime.support import (
     channel_layers,
     free_port,
     need_redis_server,
-    restore_roles,
     service_env,
     uvicorn_server,
     worker_db_url,

@@ -113,27 +113,6 @@ def worker_db_url() -> str:
     return urlparse(os.environ["DATABASE_URL"])._replace(path="/" + connection.settings_dict["NAME"]).geturl()
 
 
-def restore_roles() -> None:
-    """The roles with their default permissions, as the migrations left them. A flush after a
-    serialized-rollback test recreates neither permissions nor roles, a plain flush only the
-    permissions: make both exist again."""
-    from django.apps import apps
-    from django.contrib.auth.management import create_permissions
-    from django.contrib.auth.models import Group, Permission
-    from django.contrib.contenttypes.management import create_contenttypes
-
-    from clinic.accounts.roles import DEFAULT_PERMISSIONS
-
-    for app_config in apps.get_app_configs():
-        create_contenttypes(app_config, verbosity=0)
-        create_permissions(app_config, verbosity=0)
-    for role, names in DEFAULT_PERMISSIONS.items():
-        group, _ = Group.objects.get_or_create(name=role)
-        for name in names:
-            label, codename = name.split(".")
-            group.permissions.add(Permission.objects.get(content_type__app_label=label, codename=codename))
-
-
 def service_env(database_url: str, redis_url: str) -> dict[str, str]:
     return {
         **os.environ,

@@ -15,7 +15,6 @@ from django.db import transaction
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, resolve
 
-from hardware.locks import FakeLock
 from tests import factories as f
 from tests.security import world as w
 from tests.security.helpers import header_problems
@@ -54,6 +53,12 @@ API = [
         "put",
         "/api/roles/staff/permissions/",
         {"permissions": ["bookings.view_all_bookings"]},
+        "403 403 403 403 403 200 401",
+    ),
+    (
+        "put",
+        "/api/roles/self_preservation/permissions/",
+        {"permissions": ["bookings.book"]},
         "403 403 403 403 403 200 401",
     ),
     # rooms, opening hours, closures
@@ -203,10 +208,8 @@ PAGES = [
 
 
 @pytest.fixture
-def world(people, monkeypatch):
-    from workflows import doors
-
-    monkeypatch.setattr(doors, "lock_adapter", FakeLock())
+def world(people, settings):
+    settings.DOOR_LOCK_ADAPTER = "tests.doubles.FakeLock"
     built = w.build(people)
     return built
 
@@ -306,6 +309,13 @@ def test_access_matrix(world, client_for, redis_url, kind, group):
     for row in _rows(kind, group):
         wrong += _check_row(world, ids, kind, row, client_for)
     assert not wrong, f"{len(wrong)} cell(s) of the access matrix differ:\n  " + "\n  ".join(wrong)
+
+
+def test_a_visitor_registers_and_then_logs_in(db, anon):
+    body = {"username": "v1", "password": PW, "phone": "13812345678"}
+    assert anon.post("/api/auth/register/", body, format="json").status_code == 201
+    login = {"username": "v1", "password": PW}
+    assert anon.post("/api/auth/token/", login, format="json").status_code == 200
 
 
 # --- every route has a row ------------------------------------------------------------------

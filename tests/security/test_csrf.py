@@ -13,7 +13,6 @@ from django.test import Client
 
 from clinic.audit.models import AuditEvent
 from clinic.bookings.models import Booking
-from hardware.locks import FakeLock
 from tests import factories as f
 from tests.security import world as w
 
@@ -21,10 +20,8 @@ DAY = f.tomorrow()
 
 
 @pytest.fixture
-def world(people, monkeypatch):
-    from workflows import doors
-
-    monkeypatch.setattr(doors, "lock_adapter", FakeLock())
+def world(people, settings):
+    settings.DOOR_LOCK_ADAPTER = "tests.doubles.FakeLock"
     built = w.build(people)
     # bob's approved booking runs now in Room A: his scan unlocks it.
     start = built.current_slot_of_room_a()

@@ -11,19 +11,17 @@ import pytest
 from clinic.audit.models import AuditEvent
 from clinic.bookings.models import Booking
 from clinic.rooms.models import Room
-from hardware.locks import FakeLock
 from tests import factories as f
 from tests.security import world as w
-from workflows import actions
+from workflows import reviews
 
 
 @pytest.fixture
-def lock(monkeypatch):
+def lock(settings):
     from workflows import doors
 
-    fake = FakeLock()
-    monkeypatch.setattr(doors, "lock_adapter", fake)
-    return fake
+    settings.DOOR_LOCK_ADAPTER = "tests.doubles.FakeLock"
+    return doors.lock_adapter()
 
 
 @pytest.fixture
@@ -32,7 +30,7 @@ def world(people, lock):
     # alice's booking is approved and its slot is running now: her scan at Room A unlocks it.
     start = built.current_slot_of_room_a()
     Booking.objects.filter(pk=built.bookings["alice"].pk).update(start=start, end=start + timedelta(minutes=5))
-    actions.complete_review(task_id=built.tasks["alice_staff"], user=people.sam, decision="approved")
+    reviews.complete_review(task_id=built.tasks["alice_staff"], user=people.sam, decision="approved")
     assert Booking.objects.get(pk=built.bookings["alice"].pk).status == "approved"
     return built
 

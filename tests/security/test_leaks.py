@@ -20,18 +20,15 @@ from viewflow.workflow.models import Task
 
 from clinic.bookings.models import Booking
 from clinic.payments.models import PaymentOrder
-from hardware.locks import FakeLock
 from tests.security import world as w
 from tests.security.helpers import found, text_of
-from workflows import actions
+from workflows import reviews
 from workflows.models import BookingProcess
 
 
 @pytest.fixture
-def world(people, monkeypatch):
-    from workflows import doors
-
-    monkeypatch.setattr(doors, "lock_adapter", FakeLock())
+def world(people, settings):
+    settings.DOOR_LOCK_ADAPTER = "tests.doubles.FakeLock"
     return w.build(people)
 
 
@@ -165,7 +162,7 @@ def test_a_refused_scan_and_the_door_page_name_nobody(world, client_for):
     alice = world.bookings["alice"]
     start = world.current_slot_of_room_a()
     Booking.objects.filter(pk=alice.pk).update(start=start, end=start + timedelta(minutes=5))
-    actions.complete_review(task_id=world.tasks["alice_staff"], user=world.people.sam, decision="approved")
+    reviews.complete_review(task_id=world.tasks["alice_staff"], user=world.people.sam, decision="approved")
     door = world.rooms[0].door_token
     assert client_for(world.people.alice).post("/api/scan/", {"door": door}, format="json").status_code == 200
     forbidden = world.secrets_of("alice") | {"username": "alice"}

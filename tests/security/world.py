@@ -23,7 +23,7 @@ from clinic.payments import services as payments
 from clinic.payments.models import PaymentOrder
 from clinic.rooms.models import Closure, RelayModule, Room
 from tests import factories as f
-from workflows import actions
+from workflows import bookings, reviews
 from workflows.flows import BookingFlow
 
 # What identifies each client; none of it may reach anyone but the client and staff.
@@ -140,18 +140,18 @@ def build(people) -> World:
     )
     day = f.tomorrow()
     # alice: pending; the room review is done, the staff review open.
-    alice = actions.request_booking(
+    alice = bookings.request_booking(
         actor=people.alice, donor=people.alice, room_id=world.rooms[0].pk, start=f.at(day, "09:00")
     )
-    actions.complete_review(task_id=open_task(alice, "room_review"), user=people.rita, decision="approved")
+    reviews.complete_review(task_id=open_task(alice, "room_review"), user=people.rita, decision="approved")
     # bob: approved by both reviewers.
-    bob = actions.request_booking(
+    bob = bookings.request_booking(
         actor=people.bob, donor=people.bob, room_id=world.rooms[1].pk, start=f.at(day, "10:00")
     )
-    actions.complete_review(task_id=open_task(bob, "staff_review"), user=people.sam, decision="approved")
-    actions.complete_review(task_id=open_task(bob, "room_review"), user=people.rita, decision="approved")
+    reviews.complete_review(task_id=open_task(bob, "staff_review"), user=people.sam, decision="approved")
+    reviews.complete_review(task_id=open_task(bob, "room_review"), user=people.rita, decision="approved")
     # carl: pending and awaiting payment, both reviews open.
-    carl = actions.request_booking(
+    carl = bookings.request_booking(
         actor=people.carl, donor=people.carl, room_id=world.rooms[0].pk, start=f.at(day, "11:00")
     )
     world.bookings = {

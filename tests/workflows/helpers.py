@@ -8,8 +8,16 @@ from workflows.models import BookingProcess
 OPEN = (STATUS.NEW, STATUS.ASSIGNED, STATUS.STARTED, STATUS.SCHEDULED, STATUS.ERROR)
 
 
-def open_tasks(booking):
-    return Task.objects.filter(process__in=BookingProcess.objects.filter(booking=booking), status__in=OPEN)
+def open_tasks(booking, timers: bool = False):
+    """The booking's open tasks; its armed timers too with `timers`."""
+    tasks = Task.objects.filter(process__in=BookingProcess.objects.filter(booking=booking), status__in=OPEN)
+    return tasks if timers else tasks.exclude(flow_task_type="TIMER")
+
+
+def armed_timers(booking) -> dict[str, object]:
+    """{timer node name: when it fires} of the booking's armed timers."""
+    timers = open_tasks(booking, timers=True).filter(flow_task_type="TIMER")
+    return {task.flow_task.name: task.scheduled for task in timers}
 
 
 def task_id(booking, name: str) -> int:
@@ -26,26 +34,8 @@ def assert_finished(booking) -> None:
     processes = BookingProcess.objects.filter(booking=booking)
     assert processes.exists()
     assert all(p.status in (PROCESS.DONE, PROCESS.CANCELED) for p in processes), [p.status for p in processes]
-    assert not open_tasks(booking).exists(), list(open_tasks(booking).values_list("flow_task", "status"))
-
-
-def restore_default_roles() -> None:
-    """Give the roles their default permissions again, as the data migrations did.
-
-    A transactional test (real threads, or a Celery worker in another process) ends with a flush
-    of every table: a plain flush recreates content types and permissions but not the roles, and
-    a flush after a serialized-rollback test recreates neither. Put both back."""
-    from django.contrib.auth.models import Group, Permission
-    from django.core.management.sql import emit_post_migrate_signal
-
-    from clinic.accounts.roles import DEFAULT_PERMISSIONS
-
-    emit_post_migrate_signal(verbosity=0, interactive=False, db="default")
-    for role, names in DEFAULT_PERMISSIONS.items():
-        group, _ = Group.objects.get_or_create(name=role)
-        for name in names:
-            label, codename = name.split(".")
-            group.permissions.add(Permission.objects.get(content_type__app_label=label, codename=codename))
+    left = open_tasks(booking, timers=True)
+    assert not left.exists(), list(left.values_list("flow_task", "status"))
 
 
 def hold_deliveries(monkeypatch) -> list[int]:
@@ -57,3 +47,13 @@ def hold_deliveries(monkeypatch) -> list[int]:
     held: list[int] = []
     monkeypatch.setattr(services, "enqueue", held.extend)
     return held
+
+
+def fire_timers(at) -> int:
+    """Beat's timer dispatch (Viewflow's fire_due_timers) as if the clock read `at`."""
+    from unittest import mock
+
+    from viewflow.workflow.timers import fire_due_timers
+
+    with mock.patch("django.utils.timezone.now", return_value=at):
+        return fire_due_timers()

@@ -3,14 +3,13 @@
 from datetime import timedelta
 
 import pytest
-from django.utils import timezone
 from viewflow.workflow.status import STATUS
 
 from clinic.audit.models import AuditEvent
 from clinic.bookings.models import Booking
 from tests import factories as f
-from tests.workflows.helpers import assert_finished, open_tasks, task_id
-from workflows import actions
+from tests.workflows.helpers import armed_timers, assert_finished, fire_timers, open_tasks, task_id
+from workflows import sessions
 from workflows.flows import BookingFlow
 
 
@@ -41,6 +40,8 @@ def reject(client, tid, reason="not today"):
 
 def test_a_new_booking_opens_both_review_tasks(people, booking, client_for):
     assert sorted(t.flow_task.name for t in open_tasks(booking)) == ["room_review", "staff_review"]
+    # Each review ends at the slot's start at the latest: its timer is the expiry.
+    assert armed_timers(booking) == {"staff_review__timeout": booking.start, "room_review__timeout": booking.start}
     staff_tasks = client_for(people.sam).get("/api/tasks/").json()
     assert [t["kind"] for t in staff_tasks] == ["staff_review"]
     assert staff_tasks[0]["booking"]["donor"]["name"] == "Alice Wang"
@@ -183,7 +184,7 @@ def test_others_cannot_cancel_and_cancelling_twice_is_a_409(people, booking, cli
 def test_an_in_progress_booking_cannot_be_cancelled_and_staff_close_it(people, booking, client_for):
     approve(client_for(people.sam), task_id(booking, "staff_review"))
     approve(client_for(people.rita), task_id(booking, "room_review"))
-    actions.check_in(booking=booking, actor=people.alice)
+    sessions.check_in(booking=booking, actor=people.alice)
     response = client_for(people.alice).post(f"/api/bookings/{booking.pk}/cancel/")
     assert response.status_code == 409
     assert response.json()["code"] == "in_progress"
@@ -242,8 +243,8 @@ def test_a_reschedule_onto_a_taken_slot_changes_nothing(people, rooms, booking, 
 
 def test_expiry_of_an_unreviewed_booking(people, booking):
     now = booking.start + timedelta(seconds=1)
-    assert actions.expire_unreviewed(now) == 1
-    assert actions.expire_unreviewed(now) == 0
+    assert fire_timers(now) == 1  # the first review's timer; the second is cancelled with it
+    assert fire_timers(now) == 0
     booking.refresh_from_db()
     assert (booking.status, booking.staff_review, booking.room_review) == ("expired", "cancelled", "cancelled")
     assert_finished(booking)
@@ -251,7 +252,7 @@ def test_expiry_of_an_unreviewed_booking(people, booking):
 
 
 def test_no_expiry_before_the_start(people, booking):
-    assert actions.expire_unreviewed(booking.start - timedelta(seconds=1)) == 0
+    assert fire_timers(booking.start - timedelta(seconds=1)) == 0
     booking.refresh_from_db()
     assert booking.status == "pending"
 
@@ -260,9 +261,9 @@ def test_no_show(people, booking, client_for, settings):
     approve(client_for(people.sam), task_id(booking, "staff_review"))
     approve(client_for(people.rita), task_id(booking, "room_review"))
     grace = timedelta(minutes=settings.CHECK_IN_GRACE_MINUTES)
-    assert actions.mark_no_shows(booking.start + grace - timedelta(seconds=1)) == 0
-    assert actions.mark_no_shows(booking.start + grace) == 1
-    assert actions.mark_no_shows(booking.start + grace) == 0
+    assert fire_timers(booking.start + grace - timedelta(seconds=1)) == 0
+    assert fire_timers(booking.start + grace) == 1
+    assert fire_timers(booking.start + grace) == 0
     booking.refresh_from_db()
     assert booking.status == "no_show"
     assert_finished(booking)
@@ -271,9 +272,9 @@ def test_no_show(people, booking, client_for, settings):
 def test_check_in_and_out_complete_the_process(people, booking, client_for):
     approve(client_for(people.sam), task_id(booking, "staff_review"))
     approve(client_for(people.rita), task_id(booking, "room_review"))
-    checked_in = actions.check_in(booking=booking, actor=people.alice)
+    checked_in = sessions.check_in(booking=booking, actor=people.alice)
     assert checked_in.status == "in_progress" == Booking.objects.get(pk=booking.pk).status
-    finished = actions.check_out(booking=booking, actor=people.alice)
+    finished = sessions.check_out(booking=booking, actor=people.alice)
     assert finished.status == "completed" == Booking.objects.get(pk=booking.pk).status
     assert_finished(booking)
     assert booking.processes.get().status == "DONE"
@@ -282,22 +283,26 @@ def test_check_in_and_out_complete_the_process(people, booking, client_for):
 def test_overstays_are_flagged_once(people, booking, client_for, settings):
     approve(client_for(people.sam), task_id(booking, "staff_review"))
     approve(client_for(people.rita), task_id(booking, "room_review"))
-    actions.check_in(booking=booking, actor=people.alice)
+    sessions.check_in(booking=booking, actor=people.alice)
     late = booking.end + timedelta(minutes=settings.CHECK_IN_GRACE_MINUTES)
-    assert actions.flag_overstays(late) == [booking.pk]
-    assert actions.flag_overstays(late) == []
+    assert sessions.flag_overstays(late) == [booking.pk]
+    assert sessions.flag_overstays(late) == []
     assert AuditEvent.objects.filter(action="booking.overstay").count() == 1
 
 
-def test_the_sweep_task_runs_every_timeout(people, booking):
+def test_the_sweep_fires_the_process_timers(people, booking):
+    """The expiry is the process's own timer, fired by the periodic sweep (beat): no sweep of
+    its own writes the status."""
+    from unittest import mock
+
     from workflows.tasks import sweep
 
-    Booking.objects.filter(pk=booking.pk).update(
-        start=timezone.now() - timedelta(minutes=1), end=timezone.now() + timedelta(minutes=29)
-    )
-    result = sweep()
-    assert result["expired"] == 1
-    assert sweep()["expired"] == 0
+    with mock.patch("django.utils.timezone.now", return_value=booking.start + timedelta(seconds=1)):
+        assert sweep()["timers_fired"] == 1
+        assert sweep()["timers_fired"] == 0
+    booking.refresh_from_db()
+    assert booking.status == "expired"
     assert_finished(booking)
     assert STATUS.CANCELED in set(booking.processes.get().task_set.values_list("status", flat=True))
-    assert BookingFlow.staff_review
+    ends = booking.processes.get().task_set.filter(flow_task_type="END").values_list("flow_task", flat=True)
+    assert list(ends) == [BookingFlow.end_expired]

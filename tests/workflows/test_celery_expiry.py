@@ -22,8 +22,8 @@ from clinic.audit.models import AuditEvent
 from clinic.bookings.models import Booking
 from clinic.notifications.models import Notification
 from tests import factories as f
-from tests.workflows.helpers import assert_finished, hold_deliveries, restore_default_roles
-from workflows import actions
+from tests.workflows.helpers import assert_finished, hold_deliveries, open_tasks
+from workflows import bookings
 
 pytestmark = [pytest.mark.celery, pytest.mark.django_db(transaction=True)]
 
@@ -34,7 +34,7 @@ DEADLINE = 30.0
 
 @pytest.fixture(autouse=True)
 def _default_roles(db):
-    restore_default_roles()  # an earlier transactional test flushed them away
+    f.restore_roles()  # an earlier transactional test flushed them away
 
 
 @pytest.fixture(autouse=True)
@@ -130,10 +130,12 @@ def room(db):
 
 
 def overdue_booking(donor, room, hhmm: str) -> Booking:
-    """Booked through the flow for a future slot, then its slot moved to have begun a minute ago."""
-    booking = actions.request_booking(actor=donor, donor=donor, room_id=room.pk, start=f.at(f.tomorrow(), hhmm))
-    now = timezone.now()
-    Booking.objects.filter(pk=booking.pk).update(start=now - timedelta(minutes=1), end=now + timedelta(minutes=29))
+    """Booked through the flow for a future slot, then its slot (and the review timers armed
+    for its start) moved to have begun a minute ago."""
+    booking = bookings.request_booking(actor=donor, donor=donor, room_id=room.pk, start=f.at(f.tomorrow(), hhmm))
+    began = timezone.now() - timedelta(minutes=1)
+    Booking.objects.filter(pk=booking.pk).update(start=began, end=began + timedelta(minutes=30))
+    assert open_tasks(booking, timers=True).filter(flow_task_type="TIMER").update(scheduled=began) == 2
     return booking
 
 

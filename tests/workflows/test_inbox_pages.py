@@ -14,8 +14,9 @@ from viewflow.workflow.status import STATUS
 from clinic.audit.models import AuditEvent
 from tests import factories as f
 from tests.workflows.helpers import assert_finished, open_tasks
-from workflows import actions
+from workflows import bookings, reviews
 from workflows.flows import BookingFlow
+from workflows.process import TaskDone
 
 ALICE_PHONE = "13800000001"
 
@@ -30,7 +31,7 @@ def rooms(db):
 
 @pytest.fixture
 def booking(people, rooms):
-    return actions.request_booking(
+    return bookings.request_booking(
         actor=people.alice, donor=people.alice, room_id=rooms[0].pk, start=f.at(f.tomorrow(), "09:00")
     )
 
@@ -185,8 +186,8 @@ def test_a_reviewer_approves_from_the_task_form(people, booking, client):
     assert sorted(t.flow_task.name for t in open_tasks(booking)) == ["join", "room_review"]
     # The done task cannot be done again, from the page or the API.
     assert client.post(execute, {"decision": "rejected", "comment": "again"}).status_code == 403
-    with pytest.raises(actions.TaskDone):
-        actions.complete_review(
+    with pytest.raises(TaskDone):
+        reviews.complete_review(
             task_id=the_task(booking, "staff_review").pk, user=people.sam, decision="rejected", comment="x"
         )
 
@@ -250,3 +251,17 @@ def test_opening_the_task_page_does_not_block_the_api(people, booking, client, c
     assert response.status_code == 200, response.content
     booking.refresh_from_db()
     assert booking.staff_review == "approved"
+
+
+def test_the_flow_chart_shows_every_outcome_and_timeout(people, booking, client):
+    """The diagram staff see is the process as it runs: the expiry (not reviewed, not paid),
+    the no-show and the rejection are nodes of their own, the timeouts timers on their tasks."""
+    client.force_login(people.sam)
+    for url in (reverse("booking:chart"), reverse("booking:process_chart", args=[booking.processes.get().pk])):
+        response = client.get(url)
+        assert response.status_code == 200, url
+        chart = response.content.decode()
+        for node in ("expired_unpaid", "expired_unreviewed", "no_show", "rejected", "window_closed"):
+            assert f"id_node_{node}" in chart or node in chart, (url, node)
+        for timer in ("staff_review__timeout", "room_review__timeout", "check_in__timeout"):
+            assert timer in chart, (url, timer)

@@ -8,13 +8,13 @@ from django.test import Client
 from viewflow.workflow.models import Task
 from viewflow.workflow.status import STATUS
 
+from clinic.audit.models import AuditEvent
 from clinic.bookings.models import Booking
 from clinic.payments import services as payments
 from clinic.payments.models import FeeItem, PaymentOrder
 from tests import factories as f
 from tests.clinic.payments import wechat_fakes as wx
-from tests.workflows.helpers import assert_finished, open_tasks, task_id
-from workflows import actions
+from tests.workflows.helpers import assert_finished, fire_timers, open_tasks, task_id
 
 ITEM = "self_preservation_collection"
 
@@ -99,8 +99,8 @@ def test_unpaid_at_the_start_it_expires_and_its_order_closes(people, booking, cl
     assert approve(rita, task_id(booking, "room_review")).status_code == 200
     assert approve(sam, task_id(booking, "staff_review")).status_code == 409
 
-    assert actions.expire_unreviewed(booking.start - timedelta(seconds=1)) == 0
-    assert actions.expire_unreviewed(booking.start) == 1
+    assert fire_timers(booking.start - timedelta(seconds=1)) == 0
+    assert fire_timers(booking.start) == 1
     booking.refresh_from_db()
     assert (booking.status, booking.staff_review, booking.room_review, booking.payment) == (
         "expired",
@@ -109,6 +109,8 @@ def test_unpaid_at_the_start_it_expires_and_its_order_closes(people, booking, cl
         "pending",
     )
     assert_finished(booking)
+    expired = AuditEvent.objects.get(action="booking.expired", object_id=str(booking.pk))
+    assert expired.reason == "not paid before the slot started"
 
     assert payments.close_unpaid_orders() == 1
     assert carl.get(f"/api/payments/{order_id}/").json()["status"] == "closed"

@@ -18,10 +18,12 @@ from clinic.audit.models import AuditEvent
 from clinic.bookings.models import Booking
 from clinic.notifications.models import Notification
 from tests import factories as f
-from tests.workflows.helpers import assert_finished, hold_deliveries, open_tasks, restore_default_roles, task_id
-from workflows import actions
+from tests.workflows.helpers import assert_finished, hold_deliveries, open_tasks, task_id
+from workflows import bookings as booking_flow
+from workflows import reviews
 from workflows.flows import BookingFlow
 from workflows.models import BookingProcess
+from workflows.process import Busy, TaskDone
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
@@ -60,7 +62,7 @@ def nodes(booking, node) -> list[Task]:
 
 @pytest.fixture(autouse=True)
 def _default_roles(db):
-    restore_default_roles()  # an earlier transactional test flushed them away
+    f.restore_roles()  # an earlier transactional test flushed them away
 
 
 @pytest.fixture(autouse=True)
@@ -88,7 +90,7 @@ def bookings(people, rooms):
     for i in range(ROUNDS):
         donor = f.client_user(f"donor{i}", role="donor", real_name=f"Donor {i}", phone=f"1370000{i:04d}")
         start = first + timedelta(minutes=30 * (i // 2))
-        made.append(actions.request_booking(actor=donor, donor=donor, room_id=rooms[i % 2].pk, start=start))
+        made.append(booking_flow.request_booking(actor=donor, donor=donor, room_id=rooms[i % 2].pk, start=start))
     return made
 
 
@@ -103,14 +105,14 @@ def test_two_reviewers_approve_the_same_staff_task_at_once(people, bookings, sec
         reviewers = (people.sam, second_reviewer)
         results = race(
             *(
-                lambda user=user: actions.complete_review(task_id=tid, user=user, decision="approved", comment="ok")
+                lambda user=user: reviews.complete_review(task_id=tid, user=user, decision="approved", comment="ok")
                 for user in reviewers
             )
         )
         outcomes = [kind for kind, _ in results]
         assert sorted(outcomes) == ["error", "ok"], results
         loser = next(value for kind, value in results if kind == "error")
-        assert isinstance(loser, actions.TaskDone | actions.Busy), repr(loser)  # both are 409s
+        assert isinstance(loser, TaskDone | Busy), repr(loser)  # both are 409s
         winner = reviewers[outcomes.index("ok")]
 
         booking.refresh_from_db()
@@ -124,7 +126,7 @@ def test_two_reviewers_approve_the_same_staff_task_at_once(people, bookings, sec
         assert notified(booking, "booking.reviewed") == [booking.donor_id]
         assert [t.status for t in nodes(booking, BookingFlow.join)] == [STATUS.STARTED]
         # The process carries on normally afterwards.
-        actions.complete_review(task_id=task_id(booking, "room_review"), user=people.rita, decision="approved")
+        reviews.complete_review(task_id=task_id(booking, "room_review"), user=people.rita, decision="approved")
         booking.refresh_from_db()
         assert booking.status == "approved"
         assert [t.flow_task.name for t in open_tasks(booking)] == ["check_in"]
@@ -135,14 +137,14 @@ def test_a_staff_approval_racing_a_room_rejection_always_ends_rejected(people, b
     for booking in bookings:
         staff_tid, room_tid = task_id(booking, "staff_review"), task_id(booking, "room_review")
         staff, room = race(
-            lambda: actions.complete_review(task_id=staff_tid, user=people.sam, decision="approved"),
-            lambda: actions.complete_review(
+            lambda: reviews.complete_review(task_id=staff_tid, user=people.sam, decision="approved"),
+            lambda: reviews.complete_review(
                 task_id=room_tid, user=people.rita, decision="rejected", comment="room out of order"
             ),
         )
         # The rejection always lands; the approval either landed first or found its task
         # cancelled by the rejection's join (409, never a 500 or a half-done state).
-        assert staff[0] == "ok" or isinstance(staff[1], actions.TaskDone), staff
+        assert staff[0] == "ok" or isinstance(staff[1], TaskDone), staff
         assert room[0] == "ok", room
 
         booking.refresh_from_db()
@@ -173,8 +175,8 @@ def test_both_approvals_at_once_approve_exactly_once(people, bookings):
     for booking in bookings:
         staff_tid, room_tid = task_id(booking, "staff_review"), task_id(booking, "room_review")
         results = race(
-            lambda: actions.complete_review(task_id=staff_tid, user=people.sam, decision="approved"),
-            lambda: actions.complete_review(task_id=room_tid, user=people.rita, decision="approved", comment="ok"),
+            lambda: reviews.complete_review(task_id=staff_tid, user=people.sam, decision="approved"),
+            lambda: reviews.complete_review(task_id=room_tid, user=people.rita, decision="approved", comment="ok"),
         )
         assert [kind for kind, _ in results] == ["ok", "ok"], results
 

@@ -19,7 +19,7 @@ from rest_framework.test import APIClient
 from clinic.bookings.models import ACTIVE_STATUSES, Booking
 from clinic.bookings.services import ArrivalGap, SlotTaken
 from tests import factories as f
-from workflows import actions
+from workflows import bookings
 
 THREADS = 50
 
@@ -29,18 +29,9 @@ def committed(transactional_db, monkeypatch):
     """What a transactional test starts from: an earlier one may have flushed every table, so
     content types, permissions and the roles are put back; notification deliveries stay off
     the shared broker (on_commit callbacks really run here)."""
-    from django.contrib.auth.models import Group, Permission
-    from django.core.management.sql import emit_post_migrate_signal
-
-    from clinic.accounts.roles import DEFAULT_PERMISSIONS
     from clinic.notifications import services as notifications
 
-    emit_post_migrate_signal(verbosity=0, interactive=False, db="default")
-    for role, names in DEFAULT_PERMISSIONS.items():
-        group, _ = Group.objects.get_or_create(name=role)
-        for name in names:
-            label, codename = name.split(".")
-            group.permissions.add(Permission.objects.get(content_type__app_label=label, codename=codename))
+    f.restore_roles()
     monkeypatch.setattr(notifications, "enqueue", lambda ids: None)
 
 
@@ -77,7 +68,7 @@ def donors(n: int, prefix: str = "racer"):
 
 
 def booker(donor, room, start):
-    return lambda: actions.request_booking(actor=donor, donor=donor, room_id=room.pk, start=start)
+    return lambda: bookings.request_booking(actor=donor, donor=donor, room_id=room.pk, start=start)
 
 
 def active():

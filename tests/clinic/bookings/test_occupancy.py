@@ -1,14 +1,13 @@
-"""Who holds a room, until when a donor kept out may still come in, and the room board."""
+"""Who holds a room, and until when a donor kept out may still come in."""
 
 from datetime import timedelta
 
 import pytest
-from django.utils import timezone
 
 from clinic.bookings import occupancy
 from clinic.bookings.models import Booking
 from tests import factories as f
-from workflows import actions
+from workflows import reviews
 from workflows.flows import BookingFlow
 
 GRACE = 15
@@ -104,27 +103,24 @@ def test_the_holder_is_the_session_inside_or_the_donor_whose_turn_it_is(people, 
 
 def test_the_sweep_never_makes_a_donor_kept_out_a_no_show(people, room, start):
     """bob's booking goes through the real process; alice's session is in the way."""
-    from tests.workflows.helpers import task_id
+    from tests.workflows.helpers import armed_timers, assert_finished, fire_timers, task_id
 
     bob = f.booking(people.bob, room, start)
     BookingFlow.start.run(booking=bob)
-    actions.complete_review(task_id=task_id(bob, "staff_review"), user=people.sam, decision="approved")
-    actions.complete_review(task_id=task_id(bob, "room_review"), user=people.rita, decision="approved")
+    reviews.complete_review(task_id=task_id(bob, "staff_review"), user=people.sam, decision="approved")
+    reviews.complete_review(task_id=task_id(bob, "room_review"), user=people.rita, decision="approved")
     alice = session(people.alice, room, start - timedelta(minutes=30), checked_in=start - timedelta(minutes=29))
-    assert actions.mark_no_shows(start + timedelta(hours=1)) == 0
+
+    def status_at(moment):
+        fire_timers(moment)
+        return Booking.objects.get(pk=bob.pk).status
+
+    # His window's timer fires at start + grace, finds him kept out, and waits on.
+    assert status_at(start + timedelta(minutes=GRACE)) == "approved"
+    assert armed_timers(bob) == {"check_in__timeout": start + timedelta(minutes=2 * GRACE)}
+    assert status_at(start + timedelta(hours=1)) == "approved"
     left = start + timedelta(hours=1)
     Booking.objects.filter(pk=alice.pk).update(status="completed", checked_out_at=left)
-    assert actions.mark_no_shows(left + timedelta(minutes=GRACE - 1)) == 0
-    assert actions.mark_no_shows(left + timedelta(minutes=GRACE)) == 1
-    bob.refresh_from_db()
-    assert bob.status == "no_show"
-
-
-def test_the_board_never_shows_one_booking_as_now_and_next(people, room):
-    now = timezone.now()
-    # alice came early: her session runs before her slot starts.
-    alice = f.booking(people.alice, room, now + timedelta(minutes=5), status="in_progress", checked_in_at=now)
-    bob = f.booking(people.bob, room, now + timedelta(minutes=35), status="approved")
-    [line] = occupancy.room_board(now)
-    assert line["state"] == "in_use"
-    assert line["current"] == alice and line["next"] == bob
+    assert status_at(left + timedelta(minutes=GRACE - 1)) == "approved"
+    assert status_at(left + timedelta(minutes=GRACE)) == "no_show"
+    assert_finished(bob)

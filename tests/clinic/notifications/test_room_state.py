@@ -12,7 +12,7 @@ from django.utils import timezone
 from clinic.notifications import services
 from clinic.notifications.models import Notification
 from tests import factories as f
-from workflows import actions
+from workflows import reviews, sessions
 from workflows.flows import BookingFlow
 
 
@@ -30,16 +30,16 @@ def test_check_in_and_finish_announce_the_room_after_commit(
     monkeypatch.setattr("clinic.notifications.tasks.push_room_state.delay", sent.append)
     booking = f.booking(people.alice, room, timezone.now())
     BookingFlow.start.run(booking=booking)
-    actions.complete_review(task_id=task_id(booking, "staff_review"), user=people.sam, decision="approved")
-    actions.complete_review(task_id=task_id(booking, "room_review"), user=people.rita, decision="approved")
+    reviews.complete_review(task_id=task_id(booking, "staff_review"), user=people.sam, decision="approved")
+    reviews.complete_review(task_id=task_id(booking, "room_review"), user=people.rita, decision="approved")
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
-        actions.check_in(booking=booking, actor=people.alice)
+        sessions.check_in(booking=booking, actor=people.alice)
     assert sent == []  # nothing before the commit
     for callback in callbacks:
         callback()
     assert sent == [room.pk]
     with django_capture_on_commit_callbacks(execute=True):
-        actions.check_out(booking=booking, actor=people.alice)
+        sessions.check_out(booking=booking, actor=people.alice)
     assert sent == [room.pk, room.pk]
     assert not Notification.objects.filter(kind="room.state").exists()  # push-only
 

@@ -10,14 +10,13 @@ from django.db import connection
 from clinic.payments import services
 from clinic.payments.models import FeeItem, PaymentOrder
 from tests import factories as f
-from tests.workflows.helpers import restore_default_roles
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.db_sensitive]
 
 
 @pytest.fixture(autouse=True)
 def _defaults(db):
-    restore_default_roles()
+    f.restore_roles()
     FeeItem.objects.get_or_create(code="self_preservation_collection", defaults={"name": "Fee", "amount_fen": 80000})
 
 

@@ -1,4 +1,5 @@
-"""ModbusRelayLock against the in-process simulator and misbehaving peers, plus FakeLock and RelayTarget."""
+"""ModbusRelayLock against the in-process simulator and misbehaving peers, RelayTarget, and the
+test double the other tests use (tests.doubles.FakeLock)."""
 
 from __future__ import annotations
 
@@ -9,17 +10,16 @@ from collections.abc import Iterator
 
 import pytest
 
-from hardware.locks import (
-    FakeCall,
-    FakeLock,
+from hardware.protocol import FLASH_ON_BASE, flash_units
+from hardware.relays import (
     LockAdapter,
     LockOutcomeUnknown,
     LockUnavailable,
     ModbusRelayLock,
     RelayTarget,
 )
-from hardware.protocol import FLASH_ON_BASE, flash_units
 from hardware.simulator import RelaySimulator
+from tests.doubles import FakeCall, FakeLock
 
 OFF = [False] * 8
 

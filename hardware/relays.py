@@ -1,4 +1,4 @@
-"""Door-lock adapters: the LockAdapter protocol, a Modbus TCP relay-board lock and an in-memory fake.
+"""Door-lock adapters: the LockAdapter protocol and a Modbus TCP relay-board lock.
 
 Plain values in, plain values or LockError subclasses out; nothing here knows about Django.
 """
@@ -30,8 +30,6 @@ from .protocol import (
 
 __all__ = [
     "DEFAULT_DEADLINE_S",
-    "FakeCall",
-    "FakeLock",
     "LockAdapter",
     "LockError",
     "LockOutcomeUnknown",
@@ -360,95 +358,3 @@ class ModbusRelayLock:
                 log.log(level, "coil-mode OFF attempt %d failed: %s", attempt, exc)
             if attempt < OFF_ATTEMPTS:
                 time.sleep(OFF_RETRY_PAUSE_S)
-
-
-@dataclass(frozen=True)
-class FakeCall:
-    """One call made on a FakeLock."""
-
-    method: str
-    target: RelayTarget
-    sensor_input: int | None = None
-    deadline_s: float = DEFAULT_DEADLINE_S
-
-
-class FakeLock:
-    """In-memory LockAdapter for tests: records calls, keeps relay/door state, fails on demand.
-
-    Relays stay on after unlock until ``set_relay(target, False)``; doors read
-    closed until ``set_door``. A failing call is recorded but changes nothing.
-    """
-
-    def __init__(self) -> None:
-        self.calls: list[FakeCall] = []
-        self.unlocked: list[RelayTarget] = []
-        self._relays: dict[tuple[str, int, int, int], bool] = {}
-        self._doors: dict[tuple[str, int, int, int], bool] = {}
-        self._failure: LockError | None = None
-        self._failures_left: int | None = None
-        self._lock = threading.Lock()
-
-    def fail_with(
-        self,
-        error: LockError | type[LockError] | None,
-        *,
-        times: int | None = None,
-    ) -> None:
-        """Make the next ``times`` calls (every call if None) raise ``error``; None stops failing."""
-        if isinstance(error, type):
-            error = error("simulated lock failure")
-        if times is not None and times <= 0:
-            error = None
-        with self._lock:
-            self._failure = error
-            self._failures_left = times if error is not None else None
-
-    def set_relay(self, target: RelayTarget, on: bool) -> None:
-        with self._lock:
-            self._relays[_relay_key(target)] = on
-
-    def set_door(self, target: RelayTarget, sensor_input: int, open: bool) -> None:
-        with self._lock:
-            self._doors[_door_key(target, sensor_input)] = open
-
-    def unlock(self, target: RelayTarget, *, deadline_s: float = DEFAULT_DEADLINE_S) -> None:
-        with self._lock:
-            self._record(FakeCall("unlock", target, None, deadline_s))
-            self._relays[_relay_key(target)] = True
-            self.unlocked.append(target)
-
-    def read_state(self, target: RelayTarget, *, deadline_s: float = DEFAULT_DEADLINE_S) -> bool:
-        with self._lock:
-            self._record(FakeCall("read_state", target, None, deadline_s))
-            return self._relays.get(_relay_key(target), False)
-
-    def door_open(
-        self,
-        target: RelayTarget,
-        sensor_input: int,
-        *,
-        deadline_s: float = DEFAULT_DEADLINE_S,
-    ) -> bool:
-        with self._lock:
-            self._record(FakeCall("door_open", target, sensor_input, deadline_s))
-            return self._doors.get(_door_key(target, sensor_input), False)
-
-    def _record(self, call: FakeCall) -> None:
-        self.calls.append(call)
-        if self._failure is None:
-            return
-        error = self._failure
-        if self._failures_left is not None:
-            self._failures_left -= 1
-            if self._failures_left <= 0:
-                self._failure = self._failures_left = None
-        # A fresh instance per call so tracebacks do not pile up on one object.
-        raise type(error)(*error.args)
-
-
-def _relay_key(target: RelayTarget) -> tuple[str, int, int, int]:
-    return (target.host, target.port, target.unit, target.coil)
-
-
-def _door_key(target: RelayTarget, sensor_input: int) -> tuple[str, int, int, int]:
-    return (target.host, target.port, target.unit, sensor_input)

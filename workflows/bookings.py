@@ -1,0 +1,82 @@
+"""Booking, cancelling and moving a booking: each through its Viewflow process."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from django.db import transaction
+from django.utils.translation import gettext as _
+from viewflow.workflow.exceptions import FlowLockFailed
+from viewflow.workflow.status import PROCESS
+
+from clinic.accounts import policy
+from clinic.accounts.models import User
+from clinic.audit import services as audit
+from clinic.bookings import services as booking_services
+from clinic.bookings.models import Booking, Status
+from clinic.errors import Conflict, Forbidden, NotFound
+from workflows.flows import BookingFlow
+from workflows.process import NotActive, current_process, lock_failure, process_lock
+
+RESCHEDULABLE = (Status.PENDING, Status.APPROVED)
+
+
+def request_booking(*, actor: User, donor: User, room_id: int, start: datetime) -> Booking:
+    """A donor (or staff on his behalf) books a slot and a room; both reviews open at once."""
+    try:
+        with transaction.atomic():
+            booking = booking_services.create_booking(donor=donor, room_id=room_id, start=start, actor=actor)
+            BookingFlow.start.run(booking=booking)
+    except FlowLockFailed as exc:
+        raise lock_failure(exc) from None
+    return booking
+
+
+def cancel_booking(*, booking_id: int, actor: User, reason: str = "") -> Booking:
+    """The owner cancels while pending or approved; staff cancel any booking not in progress."""
+    booking = booking_services.get_visible(actor, booking_id)
+    if booking.donor_id != actor.pk and not policy.can_manage_bookings(actor):
+        raise Forbidden(_("You may not cancel this booking."))
+    if booking.status == Status.IN_PROGRESS:
+        raise Conflict(_("This session is in progress and cannot be cancelled."), code="in_progress")
+    process = current_process(booking)
+    if process is not None:
+        with process_lock(process.pk):
+            process.refresh_from_db()
+            booking.refresh_from_db()
+            if process.status == PROCESS.NEW and booking.status in RESCHEDULABLE:
+                return BookingFlow.instance.cancel_booking(process, actor=actor, reason=reason)
+    booking.refresh_from_db()
+    raise NotActive(_("This booking is already %(status)s.") % {"status": booking.get_status_display()})
+
+
+def reschedule(*, booking_id: int, actor: User, room_id: int, start: datetime) -> Booking:
+    """Staff move a pending or approved booking to a new slot/room; the reviews start again."""
+    booking = Booking.objects.filter(pk=booking_id).first()
+    if booking is None:
+        raise NotFound(_("No such booking."))
+    if booking.status not in RESCHEDULABLE:
+        raise Conflict(
+            _("Only pending or approved bookings can be rescheduled (this one is %(status)s).")
+            % {"status": booking.get_status_display()},
+            code="not_reschedulable",
+        )
+    process = current_process(booking)
+    if process is None:
+        raise NotActive()
+    with process_lock(process.pk):
+        process.refresh_from_db()
+        booking.refresh_from_db()
+        if process.status != PROCESS.NEW or booking.status not in RESCHEDULABLE:
+            raise NotActive()
+        old = {"room": booking.room_id, "start": booking.start.isoformat()}
+        booking_services.move(booking, room_id=room_id, start=start)
+        BookingFlow.instance.end_process(process)
+        BookingFlow.start.run(booking=booking, again=True)
+        audit.record(
+            "booking.rescheduled",
+            actor=actor,
+            obj=booking,
+            data={"from": old, "to": {"room": room_id, "start": booking.start.isoformat()}},
+        )
+    return booking

@@ -1,0 +1,59 @@
+"""The booking process from code: its lock, the running process of a booking, and the
+answers every change of a booking may give (busy, task done, already over)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from django.db import DatabaseError
+from django.utils.translation import gettext_lazy
+from viewflow.workflow.exceptions import FlowLockFailed
+from viewflow.workflow.status import PROCESS
+
+from clinic.bookings.models import Booking
+from clinic.errors import Conflict
+from clinic.locking import LOCK_NOT_AVAILABLE
+from workflows.flows import BookingFlow
+from workflows.models import BookingProcess
+
+
+class Busy(Conflict):
+    code = "busy"
+    default_message = gettext_lazy("Someone else is changing this booking right now; please retry.")
+
+
+class TaskDone(Conflict):
+    code = "task_done"
+    default_message = gettext_lazy("This task has already been done.")
+
+
+class NotActive(Conflict):
+    code = "not_active"
+    default_message = gettext_lazy("This booking is already over.")
+
+
+def lock_failure(exc: FlowLockFailed) -> Exception:
+    """Viewflow reports every database error on taking the lock as FlowLockFailed. Only a lock
+    wait that timed out (SQLSTATE 55P03) means someone else holds the booking; anything else
+    (a dropped connection) is the database's failure, answered as such (503)."""
+    error = exc.__context__
+    if isinstance(error, DatabaseError) and getattr(error.__cause__, "sqlstate", LOCK_NOT_AVAILABLE) != (
+        LOCK_NOT_AVAILABLE
+    ):
+        return error
+    return Busy()
+
+
+@contextmanager
+def process_lock(process_pk: int) -> Iterator[None]:
+    """The process lock (clinic.locking): its body runs in one transaction."""
+    try:
+        with BookingFlow.lock(process_pk):
+            yield
+    except FlowLockFailed as exc:
+        raise lock_failure(exc) from None
+
+
+def current_process(booking: Booking) -> BookingProcess | None:
+    return booking.processes.filter(status=PROCESS.NEW).order_by("-pk").first()

@@ -1,0 +1,148 @@
+"""A booking at the door: the session's start (check-in), a repeat opening, its end (check-out
+by the donor, or closed by staff), and sessions running past their end."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Exists, OuterRef
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from viewflow.workflow.models import Task
+from viewflow.workflow.status import STATUS
+
+from clinic.accounts.models import User
+from clinic.audit import services as audit
+from clinic.bookings.models import Booking, Status
+from clinic.errors import Conflict, NotFound
+from clinic.notifications.services import notify_holders
+from workflows.flows import BookingFlow
+from workflows.process import NotActive, current_process, process_lock
+
+
+def _due_task(process_pk: int, node: Any, booking_pk: int, expect: str) -> Task | None:
+    """The process's open task for `node`, if the booking is still `expect` (one query)."""
+    still = Booking.objects.filter(pk=booking_pk, status=expect, processes=OuterRef("process_id"))
+    return Task.objects.filter(process_id=process_pk, flow_task=node, status=STATUS.NEW).filter(Exists(still)).first()
+
+
+def _run_step(
+    booking: Booking,
+    node: Any,
+    expect: str,
+    before: Callable[[], None] | None = None,
+    process_pk: int | None = None,
+    step: bool = True,
+    **kwargs: Any,
+) -> Booking:
+    """Run the door step `node` on the booking's open process (`process_pk` when the caller
+    already read it). Under the process lock one query checks both that the step is due and
+    that the booking is still `expect`; then `before` (the door unlock), then the step (unless
+    `step` is False: a repeat scan opens the door and the session goes on)."""
+    if process_pk is None:
+        process = current_process(booking)
+        if process is None:
+            raise NotActive()
+        process_pk = process.pk
+    with process_lock(process_pk):
+        task = _due_task(process_pk, node, booking.pk, expect)
+        if task is None:
+            booking.refresh_from_db()
+            raise Conflict(
+                _("This booking is %(status)s.") % {"status": booking.get_status_display()}, code="wrong_state"
+            )
+        if before is not None:
+            before()
+        if step:
+            node.run(task, **kwargs)
+    # Read afresh, whole (the caller's copy may hold only some fields), with what the booking's
+    # answer shows: room name, donor code (and identity for staff).
+    return Booking.objects.select_related("room", "donor__donor_profile").get(pk=booking.pk)
+
+
+def check_in(
+    *,
+    booking: Booking,
+    actor: User,
+    now: datetime | None = None,
+    before: Callable[[], None] | None = None,
+    process_pk: int | None = None,
+) -> Booking:
+    """The first door scan: the session begins. `before` (the room lock, the admission check
+    and the door unlock) runs inside the same locked transaction first: if it fails, nothing
+    changes."""
+    return _run_step(
+        booking, BookingFlow.check_in, Status.APPROVED, actor=actor, now=now, before=before, process_pk=process_pk
+    )
+
+
+def reopen(*, booking: Booking, before: Callable[[], None], process_pk: int | None = None) -> Booking:
+    """The occupant's repeat scan soon after his check-in: `before` (the unlock) runs under the
+    process lock while the session is still in progress; the session goes on."""
+    return _run_step(
+        booking, BookingFlow.check_out, Status.IN_PROGRESS, before=before, process_pk=process_pk, step=False
+    )
+
+
+def check_out(*, booking: Booking, actor: User, now: datetime | None = None, process_pk: int | None = None) -> Booking:
+    """The donor finishes (a scan after the repeat window, or the door page's Finish): the
+    booking is completed."""
+    return _run_step(booking, BookingFlow.check_out, Status.IN_PROGRESS, actor=actor, now=now, process_pk=process_pk)
+
+
+def close_session(*, booking_id: int, actor: User, reason: str = "", now: datetime | None = None) -> Booking:
+    """Staff end an in-progress session that never got its second scan."""
+    booking = Booking.objects.filter(pk=booking_id).first()
+    if booking is None:
+        raise NotFound(_("No such booking."))
+    if booking.status != Status.IN_PROGRESS:
+        raise Conflict(
+            _("Only an in-progress session can be closed (this booking is %(status)s).")
+            % {"status": booking.get_status_display()},
+            code="not_in_progress",
+        )
+    booking = _run_step(
+        booking,
+        BookingFlow.check_out,
+        Status.IN_PROGRESS,
+        actor=actor,
+        closed_by_staff=True,
+        now=now or timezone.now(),
+    )
+    audit.record("booking.closed", actor=actor, obj=booking, reason=reason)
+    return booking
+
+
+# --- sessions past their end (the sweep, and a donor waiting at the door) -----------------
+
+
+def flag_overstay(booking_id: int, now: datetime, why: str) -> bool:
+    """Tell the room managers, once per booking, that a session is past its end; returns
+    whether this call did. (An alert, not a status: the session goes on.)"""
+    with transaction.atomic():
+        claimed = Booking.objects.filter(
+            pk=booking_id, status=Status.IN_PROGRESS, overstay_alerted_at__isnull=True
+        ).update(overstay_alerted_at=now)
+        if not claimed:
+            return False
+        booking = Booking.objects.select_related("room", "donor__donor_profile").get(pk=booking_id)
+        audit.record("booking.overstay", obj=booking, reason=why)
+        notify_holders("bookings.review_room", "room.overstay", booking=booking)
+    return True
+
+
+def flag_overstays(now: datetime | None = None) -> list[int]:
+    """Sessions still in progress at end + grace: alert the room managers, once per booking.
+    (A donor waiting at the door of an overstayed room has them told at once: see doors.scan.)"""
+    now = now or timezone.now()
+    grace = timedelta(minutes=settings.CHECK_IN_GRACE_MINUTES)
+    due = Booking.objects.filter(status=Status.IN_PROGRESS, end__lte=now - grace, overstay_alerted_at__isnull=True)
+    return [
+        pk
+        for pk in due.values_list("pk", flat=True)
+        if flag_overstay(pk, now, "session still in progress after its end")
+    ]
