@@ -46,7 +46,13 @@ def booking_of_process(process: BookingProcess) -> Booking:
 
 
 def booking_of(activation: Any) -> Booking:
-    return booking_of_process(activation.process)
+    """The activation's booking as read under the process lock by this step or the one that set
+    it off (join, decide and approved follow a review in one locked transaction): kept on the
+    activation's process, read once."""
+    process = activation.process
+    if not BookingProcess._meta.get_field("booking").is_cached(process):
+        process.booking = booking_of_process(process)
+    return process.booking
 
 
 def close_open_tasks(process: BookingProcess, keep: Any = None) -> None:
@@ -74,14 +80,14 @@ class BookingFlow(flow.Flow):
     staff_review = (
         flow.View(ReviewTaskView.as_view(kind="staff"))
         .Annotation(title="Donation review", summary_template=REVIEW_SUMMARY)
-        .Permission("bookings.review_donation")
+        .Permission(policy.REVIEW_PERMISSIONS["staff"])
         .OnTimeout(this.slot_start, this.expire, title="Slot started")
         .Next(this.join)
     )
     room_review = (
         flow.View(ReviewTaskView.as_view(kind="room"))
         .Annotation(title="Room review", summary_template=REVIEW_SUMMARY)
-        .Permission("bookings.review_room")
+        .Permission(policy.REVIEW_PERMISSIONS["room"])
         .OnTimeout(this.slot_start, this.expire, title="Slot started")
         .Next(this.join)
     )

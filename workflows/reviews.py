@@ -18,7 +18,7 @@ from clinic.bookings import services as booking_services
 from clinic.bookings.models import Booking
 from clinic.errors import Forbidden, NotFound
 from clinic.notifications.services import notify
-from workflows.flows import BookingFlow, booking_of
+from workflows.flows import BookingFlow, booking_of_process
 from workflows.process import TaskDone, lock_failure
 
 REVIEW_KINDS = {"staff_review": "staff", "room_review": "room"}
@@ -45,8 +45,10 @@ def tasks_for(user: User) -> QuerySet[Task]:
 def record_review_decision(
     activation: Any, *, kind: str, decision: str, comment: str, room_id: int | None, actor: User
 ) -> Booking:
-    """Write a review's outcome on the booking and the task (under the process lock)."""
-    booking = booking_of(activation)
+    """Write a review's outcome on the booking and the task (under the process lock); the
+    steps it sets off read the booking from the activation's process."""
+    booking = booking_of_process(activation.process)
+    activation.process.booking = booking
     old_room = booking.room_id
     booking_services.apply_review(booking, kind=kind, decision=decision, comment=comment, room_id=room_id)
     activation.task.data = {**(activation.task.data or {}), "decision": decision, "comment": comment}

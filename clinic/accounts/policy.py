@@ -11,7 +11,7 @@ inactive account and anyone without the permission; an active superuser holds ev
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AnonymousUser
@@ -20,10 +20,8 @@ if TYPE_CHECKING:
 
     Actor = User | AnonymousUser
 
-ReviewKind = Literal["staff", "room"]
-
-# The two reviews of a booking and the permission each takes; the booking flow's review tasks
-# declare the same permissions (`BookingFlow.staff_review` and `.room_review`).
+# The two reviews of a booking ("staff", "room") and the permission each takes; the booking
+# flow's review tasks are declared with these (`BookingFlow.staff_review` and `.room_review`).
 REVIEW_PERMISSIONS: dict[str, str] = {
     "staff": "bookings.review_donation",
     "room": "bookings.review_room",

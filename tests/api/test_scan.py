@@ -13,7 +13,7 @@ from tests.doors.helpers import SLOT_MINUTES, approved_booking, current_slot
 from tests.workflows.helpers import assert_finished
 from workflows import doors
 
-# The scan's locks (clinic.locking) and its booking lookup depend on the database: run on SQLite too.
+# The scan's lookups are hand-written SQL (clinic.rawsql) and its locks the database's: run on SQLite too.
 pytestmark = pytest.mark.db_sensitive
 
 PULSE_MS = 300

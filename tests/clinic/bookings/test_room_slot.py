@@ -8,7 +8,7 @@ from clinic.bookings.availability import room_slot, slots_on
 from clinic.rooms.models import Closure, Opening
 from tests import factories as f
 
-# room_slot reads openings and closures with date logic that differs by backend: run on SQLite too.
+# room_slot is hand-written SQL (clinic.rawsql): run on SQLite too.
 pytestmark = pytest.mark.db_sensitive
 
 
