@@ -11,7 +11,7 @@ from clinic.accounts.services import purge_expired_login_locks
 from clinic.notifications import services as notifications
 from clinic.outreach.services import push_due_promotions
 from clinic.payments.services import close_unpaid_orders
-from workflows import doors, sessions
+from workflows import doors, process, sessions
 
 logger = logging.getLogger(__name__)
 
@@ -23,6 +23,7 @@ def sweep() -> dict[str, int]:
     process owns."""
     result = {
         "timers_fired": fire_due_timers() or 0,
+        "steps_revived": process.revive_failed_steps(),
         "overstays": len(sessions.flag_overstays()),
         "doors_held_open": len(doors.watch_doors()),
         "login_locks_purged": purge_expired_login_locks(),

@@ -306,3 +306,39 @@ def test_the_sweep_fires_the_process_timers(people, booking):
     assert STATUS.CANCELED in set(booking.processes.get().task_set.values_list("status", flat=True))
     ends = booking.processes.get().task_set.filter(flow_task_type="END").values_list("flow_task", flat=True)
     assert list(ends) == [BookingFlow.end_expired]
+
+
+def test_an_expiry_that_fails_half_way_is_run_again_by_the_next_sweep(people, booking, client_for, monkeypatch):
+    """The staff review is done, the room review is not by the start: its timer fires, and the
+    database drops while the expiry step writes. Viewflow keeps the step in ERROR (the booking
+    still pending, its room still held); the sweep runs the step again, at once and then at
+    each sweep until it goes through."""
+    from unittest import mock
+
+    from django.db import OperationalError
+
+    from clinic.bookings import services as booking_services
+    from workflows.tasks import sweep
+
+    real = booking_services.set_status
+    calls = {"n": 0}
+
+    def flaky(*args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] <= 2:  # the timer's run, and the same sweep's first retry
+            raise OperationalError("server closed the connection unexpectedly")
+        return real(*args, **kwargs)
+
+    approve(client_for(people.sam), task_id(booking, "staff_review"))
+    monkeypatch.setattr(booking_services, "set_status", flaky)
+    with mock.patch("django.utils.timezone.now", return_value=booking.start + timedelta(seconds=1)):
+        first = sweep()
+        booking.refresh_from_db()
+        assert (first["timers_fired"], first["steps_revived"], booking.status) == (1, 0, "pending")
+        assert open_tasks(booking).filter(status=STATUS.ERROR).count() == 1
+        second = sweep()
+    assert (second["timers_fired"], second["steps_revived"], calls["n"]) == (0, 1, 3)
+    booking.refresh_from_db()
+    assert (booking.status, booking.staff_review, booking.room_review) == ("expired", "approved", "cancelled")
+    assert_finished(booking)
+    assert AuditEvent.objects.filter(action="booking.expired", object_id=str(booking.pk)).count() == 1
