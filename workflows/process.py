@@ -42,11 +42,8 @@ def lock_failure(exc: FlowLockFailed) -> Exception:
     wait that timed out (SQLSTATE 55P03) means someone else holds the booking; anything else
     (a dropped connection) is the database's failure, answered as such (503)."""
     error = exc.__context__
-    if isinstance(error, DatabaseError) and getattr(error.__cause__, "sqlstate", LOCK_NOT_AVAILABLE) != (
-        LOCK_NOT_AVAILABLE
-    ):
-        return error
-    return Busy()
+    sqlstate = getattr(getattr(error, "__cause__", None), "sqlstate", LOCK_NOT_AVAILABLE)
+    return error if isinstance(error, DatabaseError) and sqlstate != LOCK_NOT_AVAILABLE else Busy()
 
 
 @contextmanager

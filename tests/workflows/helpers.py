@@ -49,11 +49,16 @@ def hold_deliveries(monkeypatch) -> list[int]:
     return held
 
 
-def fire_timers(at) -> int:
-    """Beat's timer dispatch (Viewflow's fire_due_timers) as if the clock read `at`."""
+def clock_at(at):
+    """Django's clock reads `at` within the block (timers, handlers, the sweep)."""
     from unittest import mock
 
+    return mock.patch("django.utils.timezone.now", return_value=at)
+
+
+def fire_timers(at) -> int:
+    """Beat's timer dispatch (Viewflow's fire_due_timers) as if the clock read `at`."""
     from viewflow.workflow.timers import fire_due_timers
 
-    with mock.patch("django.utils.timezone.now", return_value=at):
+    with clock_at(at):
         return fire_due_timers()

@@ -8,7 +8,7 @@ from viewflow.workflow.status import STATUS
 from clinic.audit.models import AuditEvent
 from clinic.bookings.models import Booking
 from tests import factories as f
-from tests.workflows.helpers import armed_timers, assert_finished, fire_timers, open_tasks, task_id
+from tests.workflows.helpers import armed_timers, assert_finished, clock_at, fire_timers, open_tasks, task_id
 from workflows import sessions
 from workflows.flows import BookingFlow
 
@@ -293,11 +293,9 @@ def test_overstays_are_flagged_once(people, booking, client_for, settings):
 def test_the_sweep_fires_the_process_timers(people, booking):
     """The expiry is the process's own timer, fired by the periodic sweep (beat): no sweep of
     its own writes the status."""
-    from unittest import mock
-
     from workflows.tasks import sweep
 
-    with mock.patch("django.utils.timezone.now", return_value=booking.start + timedelta(seconds=1)):
+    with clock_at(booking.start + timedelta(seconds=1)):
         assert sweep()["timers_fired"] == 1
         assert sweep()["timers_fired"] == 0
     booking.refresh_from_db()
@@ -313,8 +311,6 @@ def test_an_expiry_that_fails_half_way_is_run_again_by_the_next_sweep(people, bo
     database drops while the expiry step writes. Viewflow keeps the step in ERROR (the booking
     still pending, its room still held); the sweep runs the step again, at once and then at
     each sweep until it goes through."""
-    from unittest import mock
-
     from django.db import OperationalError
 
     from clinic.bookings import services as booking_services
@@ -331,7 +327,7 @@ def test_an_expiry_that_fails_half_way_is_run_again_by_the_next_sweep(people, bo
 
     approve(client_for(people.sam), task_id(booking, "staff_review"))
     monkeypatch.setattr(booking_services, "set_status", flaky)
-    with mock.patch("django.utils.timezone.now", return_value=booking.start + timedelta(seconds=1)):
+    with clock_at(booking.start + timedelta(seconds=1)):
         first = sweep()
         booking.refresh_from_db()
         assert (first["timers_fired"], first["steps_revived"], booking.status) == (1, 0, "pending")
