@@ -14,8 +14,10 @@ ALL_COILS_ADDRESS = 0x00FF
 FLASH_ON_BASE = 0x0200
 FLASH_OFF_BASE = 0x0400
 FLASH_UNIT_MS = 100
-# Waveshare documents the flash interval as a 16-bit count of 100 ms; the top
-# half is not relied on so firmware that treats the value as signed still works.
+# Waveshare documents the flash interval as a 16-bit count of 100 ms (the board
+# takes 1..0xFFFF); the adapter does not rely on the top half, so firmware that
+# treats the value as signed still works.
+FLASH_BOARD_MAX_UNITS = 0xFFFF
 FLASH_MAX_UNITS = 0x7FFF
 
 

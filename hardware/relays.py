@@ -16,6 +16,7 @@ from typing import Protocol, runtime_checkable
 
 from pymodbus.client import ModbusTcpClient
 from pymodbus.exceptions import ModbusException
+from pymodbus.framer import FramerType
 from pymodbus.pdu import ModbusPDU
 from pymodbus.pdu.bit_message import ReadCoilsRequest, ReadDiscreteInputsRequest
 
@@ -30,6 +31,7 @@ from .protocol import (
 
 __all__ = [
     "DEFAULT_DEADLINE_S",
+    "FRAMINGS",
     "LockAdapter",
     "LockError",
     "LockOutcomeUnknown",
@@ -42,6 +44,9 @@ log = logging.getLogger(__name__)
 
 DEFAULT_DEADLINE_S = 2.0
 MODES = ("flash", "coil")
+# Modbus TCP (MBAP header), or Modbus RTU frames (unit id first, CRC last) on a TCP socket: the
+# factory setting of common Ethernet relay boards (Waveshare's Modbus POE ETH Relay, port 4196).
+FRAMINGS = {"tcp": FramerType.SOCKET, "rtu_over_tcp": FramerType.RTU}
 # Coil-mode OFF is idempotent and leaving a door energised is the worse failure,
 # so unlike unlock it is worth a few attempts.
 OFF_ATTEMPTS = 3
@@ -70,6 +75,7 @@ class RelayTarget:
     coil: int = 0
     pulse_ms: int = 3000
     mode: str = "flash"
+    framing: str = "tcp"
 
     def __post_init__(self) -> None:
         if not self.host:
@@ -83,6 +89,8 @@ class RelayTarget:
             raise ValueError(f"coil {self.coil} outside 0..{ALL_COILS_ADDRESS - 1}")
         if self.mode not in MODES:
             raise ValueError(f"mode {self.mode!r} not one of {MODES}")
+        if self.framing not in FRAMINGS:
+            raise ValueError(f"framing {self.framing!r} not one of {tuple(FRAMINGS)}")
         flash_units(self.pulse_ms)
 
 
@@ -110,7 +118,7 @@ class LockAdapter(Protocol):
 
 
 def _where(target: RelayTarget) -> str:
-    return f"{target.host}:{target.port} unit={target.unit} coil={target.coil}"
+    return f"{target.host}:{target.port} ({target.framing}) unit={target.unit} coil={target.coil}"
 
 
 class _DeadlineClient(ModbusTcpClient):
@@ -127,6 +135,7 @@ class _DeadlineClient(ModbusTcpClient):
         super().__init__(
             target.host,
             port=target.port,
+            framer=FRAMINGS[target.framing],
             timeout=max(self.remaining(), 0.001),
             retries=0,
         )

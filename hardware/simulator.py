@@ -1,6 +1,11 @@
-"""Simulated Waveshare-style Modbus TCP relay board (relays, door inputs, hardware-timed flash) on pymodbus.
+"""Simulated Waveshare-style Modbus relay board (relays, door inputs, hardware-timed flash) on pymodbus.
 
 Run with ``python -m hardware.simulator --port 5020 --log FILE`` or embed RelaySimulator in tests.
+``--framing rtu_over_tcp --port 4196`` behaves as the Waveshare board does in its factory setting
+(Modbus RTU frames on a TCP socket); ``--unit N`` is the board's unit id (it stays silent for
+others). ``--control-port P`` opens a line-based control socket on 127.0.0.1 for what a person
+does to a real board (open a door, unplug it); ``--control-port P --send "door 3 open"`` sends
+one line to a running simulator and prints its answer.
 """
 
 from __future__ import annotations
@@ -11,6 +16,7 @@ import datetime as dt
 import os
 import re
 import signal
+import socket
 import sys
 import threading
 import time
@@ -20,6 +26,7 @@ from typing import Any
 
 from pymodbus.constants import ExcCodes
 from pymodbus.exceptions import NoSuchIdException
+from pymodbus.framer import FramerType
 from pymodbus.pdu import ExceptionResponse, ModbusPDU
 from pymodbus.pdu.bit_message import (
     ReadCoilsRequest,
@@ -37,27 +44,29 @@ from .protocol import (
     COIL_OFF,
     COIL_ON,
     COIL_TOGGLE,
-    FLASH_MAX_UNITS,
+    FLASH_BOARD_MAX_UNITS,
     FLASH_OFF_BASE,
     FLASH_ON_BASE,
     FLASH_UNIT_MS,
     RawWriteSingleCoil,
 )
 
-__all__ = ["LOG_LINE_RE", "RelayEvent", "RelaySimulator", "main", "serve_forever"]
+__all__ = ["LOG_LINE_RE", "RelayEvent", "RelaySimulator", "main", "send_control", "serve_forever"]
 
 DEFAULT_PORT = 5020
+FRAMINGS = {"tcp": FramerType.SOCKET, "rtu_over_tcp": FramerType.RTU}
+CONTROL_HELP = 'control commands: "door N open", "door N closed", "freeze", "thaw", "state"'
 
 #: Matches every line the simulator writes; anything else in a log is corruption.
 LOG_LINE_RE = re.compile(
     r"(?P<ts>\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}) "
     r"(?P<event>"
     r"cmd unit=(?P<unit>\d+) fc=(?P<fc>\d+) addr=0x(?P<addr>[0-9a-f]{4}) "
-    r"(?:value=0x(?P<value>[0-9a-f]{4})|count=(?P<count>\d+)) tid=(?P<tid>\d+)(?: dropped=frozen)?"
+    r"(?:value=0x(?P<value>[0-9a-f]{4})|count=(?P<count>\d+)) tid=(?P<tid>\d+)(?: dropped=(?:frozen|unit))?"
     r"|relay=(?P<relay>\d+) (?P<state>ON|OFF) (?:cmd|cause)=(?P<why>\w+)(?: pulse_ms=(?P<pulse_ms>\d+))?"
     r"|door=\d+ (?:OPEN|CLOSED)"
     r"|frozen=(?:yes|no)"
-    r"|listening host=\S+ port=(?P<port>\d+) relays=\d+"
+    r"|listening host=\S+ port=(?P<port>\d+) relays=\d+(?: framing=\w+ unit=\d+)?(?: control=\d+)?"
     r"|stopped"
     r")"
 )
@@ -75,13 +84,15 @@ class RelayEvent:
 
 
 class RelaySimulator:
-    """An N-relay Modbus TCP board answering any unit id.
+    """An N-relay Modbus board answering its own unit id (default 1, like the real board) and
+    staying silent for any other, over Modbus TCP or RTU-over-TCP framing.
 
     Coils 0..N-1 are the relays, discrete inputs 0..N-1 the door sensors.
     FC05 understands the board's extras: 0xFF00/0x0000/0x5500 on/off/toggle,
     address 0x00FF for all relays, 0x0200+n flash-on and 0x0400+n flash-off
-    with value = duration in 100 ms; the flash timer runs here, like on the
-    real board, so it completes whatever happens to the client.
+    with value = duration in 100 ms (the board's whole 16-bit range); the flash
+    timer runs here, like on the real board, so it completes whatever happens
+    to the client.
 
     Every request and every relay/door change is written as one line with a
     single unbuffered write, so the log never holds partial or mixed lines.
@@ -95,9 +106,21 @@ class RelaySimulator:
         relays: int = 8,
         *,
         echo: bool = False,
+        framing: str = "tcp",
+        unit: int = 1,
+        control_port: int | None = None,
     ) -> None:
         if not 1 <= relays < ALL_COILS_ADDRESS:
             raise ValueError(f"relays={relays} outside 1..{ALL_COILS_ADDRESS - 1}")
+        if framing not in FRAMINGS:
+            raise ValueError(f"framing {framing!r} not one of {tuple(FRAMINGS)}")
+        if not 1 <= unit <= 247:
+            raise ValueError(f"unit={unit} outside 1..247")
+        self.framing = framing
+        self.unit = unit
+        self._requested_control_port = control_port
+        self.control_port: int | None = None
+        self._control: asyncio.AbstractServer | None = None
         self.host = host
         self._requested_port = port
         self._port: int | None = None
@@ -140,7 +163,11 @@ class RelaySimulator:
             self._thread = None
             self._close_log()
             raise self._start_error
-        self._emit(f"listening host={self.host} port={self._port} relays={self.relays}")
+        control = f" control={self.control_port}" if self.control_port is not None else ""
+        self._emit(
+            f"listening host={self.host} port={self._port} relays={self.relays} "
+            f"framing={self.framing} unit={self.unit}{control}"
+        )
         return self
 
     def stop(self) -> None:
@@ -187,6 +214,7 @@ class RelaySimulator:
         placeholder = SimDevice(0, simdata=SimData(0, count=1, values=0, datatype=DataType.REGISTERS))
         self._server = ModbusTcpServer(
             placeholder,
+            framer=FRAMINGS[self.framing],
             address=(self.host, self._requested_port),
             custom_pdu=_bind_handlers(self),
             # Lets a frozen board swallow requests without answering.
@@ -199,11 +227,33 @@ class RelaySimulator:
             raise OSError(f"cannot listen on {self.host}:{self._requested_port}") from exc
         sockets = self._server.transport.sockets  # type: ignore[attr-defined]
         self._port = sockets[0].getsockname()[1]
+        if self._requested_control_port is not None:
+            try:
+                control_address = ("127.0.0.1", self._requested_control_port)
+                self._control = await asyncio.start_server(self._serve_control, *control_address)
+            except OSError as exc:
+                await self._server.shutdown()
+                raise OSError(f"cannot listen for control on 127.0.0.1:{control_address[1]}") from exc
+            self.control_port = self._control.sockets[0].getsockname()[1]
+
+    async def _serve_control(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        """One command per line, one answer per line ("ok ..." or "error ..."), until EOF."""
+        try:
+            while line := await reader.readline():
+                writer.write((self.control(line.decode(errors="replace")) + "\n").encode())
+                await writer.drain()
+        except (ConnectionError, asyncio.IncompleteReadError):
+            pass
+        finally:
+            writer.close()
 
     async def _shutdown(self) -> None:
         for handle in self._timers.values():
             handle.cancel()
         self._timers.clear()
+        if self._control is not None:
+            self._control.close()
+            await self._control.wait_closed()
         if self._server is not None:
             await self._server.shutdown()
 
@@ -244,6 +294,25 @@ class RelaySimulator:
             self._frozen = frozen
             self._emit(f"frozen={'yes' if frozen else 'no'}")
 
+    def control(self, line: str) -> str:
+        """Carry out one control command (see CONTROL_HELP); the answer is one line."""
+        words = line.split()
+        if len(words) == 3 and words[0] == "door" and words[2] in ("open", "closed"):
+            if not words[1].isdigit() or not 0 <= int(words[1]) < self.relays:
+                return f"error door number outside 0..{self.relays - 1}"
+            self.set_door(int(words[1]), words[2] == "open")
+            return f"ok door={words[1]} {words[2]}"
+        if words in (["freeze"], ["thaw"]):
+            self.set_frozen(words[0] == "freeze")
+            return f"ok {words[0]}"
+        if words == ["state"]:
+            with self._cond:
+                coils = "".join("1" if on else "0" for on in self._coils)
+                doors = "".join("1" if on else "0" for on in self._doors)
+                frozen = "yes" if self._frozen else "no"
+            return f"ok coils={coils} doors={doors} frozen={frozen} framing={self.framing} unit={self.unit}"
+        return f"error unknown command; {CONTROL_HELP}"
+
     def wait_coil(self, n: int, on: bool, timeout: float) -> bool:
         """Block until relay n is in state ``on``; False on timeout."""
         with self._cond:
@@ -262,14 +331,16 @@ class RelaySimulator:
                 sys.stdout.flush()
 
     def _command(self, pdu: ModbusPDU, detail: str) -> None:
+        """Log a request; a frozen board, or a request for another unit id, gets no answer
+        (pymodbus drops the request on NoSuchIdException, ignore_missing_devices)."""
         with self._cond:
-            frozen = self._frozen
+            dropped = "frozen" if self._frozen else "unit" if pdu.dev_id != self.unit else ""
             self._emit(
                 f"cmd unit={pdu.dev_id} fc={pdu.function_code} {detail} "
-                f"tid={pdu.transaction_id}" + (" dropped=frozen" if frozen else "")
+                f"tid={pdu.transaction_id}" + (f" dropped={dropped}" if dropped else "")
             )
-        if frozen:
-            raise NoSuchIdException("frozen")
+        if dropped:
+            raise NoSuchIdException(dropped)
 
     def _set(self, n: int, on: bool, why: str, *, pulse_ms: int | None = None) -> None:
         """Apply one relay change; ``why`` is 'cmd=...' or 'cause=...'."""
@@ -312,7 +383,7 @@ class RelaySimulator:
         elif FLASH_ON_BASE <= address < FLASH_ON_BASE + self.relays or (
             FLASH_OFF_BASE <= address < FLASH_OFF_BASE + self.relays
         ):
-            if not 1 <= value <= FLASH_MAX_UNITS:
+            if not 1 <= value <= FLASH_BOARD_MAX_UNITS:
                 return ExceptionResponse(fc, ExcCodes.ILLEGAL_VALUE)
             on = address < FLASH_OFF_BASE
             self._flash(address - (FLASH_ON_BASE if on else FLASH_OFF_BASE), on, value)
@@ -373,9 +444,14 @@ def serve_forever(
     *,
     relays: int = 8,
     echo: bool = True,
+    framing: str = "tcp",
+    unit: int = 1,
+    control_port: int | None = None,
 ) -> None:
     """Run a simulator in the foreground until SIGINT/SIGTERM (signals only hooked in the main thread)."""
-    sim = RelaySimulator(host, port, log_path=log_path, relays=relays, echo=echo)
+    sim = RelaySimulator(
+        host, port, log_path=log_path, relays=relays, echo=echo, framing=framing, unit=unit, control_port=control_port
+    )
     stop = threading.Event()
     previous: dict[signal.Signals, Any] = {}
     if threading.current_thread() is threading.main_thread():
@@ -394,6 +470,19 @@ def serve_forever(
             signal.signal(signum, handler)
 
 
+def send_control(port: int, line: str, *, timeout: float = 2.0) -> str:
+    """Send one control command to a running simulator on 127.0.0.1:port; returns its answer."""
+    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as conn:
+        conn.sendall(line.strip().encode() + b"\n")
+        answer = b""
+        while not answer.endswith(b"\n"):
+            chunk = conn.recv(4096)
+            if not chunk:
+                break
+            answer += chunk
+    return answer.decode(errors="replace").strip()
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Command-line entry point; returns the process exit status."""
     parser = argparse.ArgumentParser(prog="python -m hardware.simulator", description=__doc__.splitlines()[0])
@@ -401,11 +490,34 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--port", type=int, default=DEFAULT_PORT, help="0 picks a free port")
     parser.add_argument("--log", dest="log_path", help="append the event log here")
     parser.add_argument("--relays", type=int, default=8)
+    parser.add_argument("--framing", choices=tuple(FRAMINGS), default="tcp", help="Modbus TCP, or RTU frames on TCP")
+    parser.add_argument("--unit", type=int, default=1, help="the board's unit id; other ids get no answer")
+    parser.add_argument("--control-port", type=int, help="line-based control socket on 127.0.0.1 (0: a free port)")
+    parser.add_argument("--send", metavar="COMMAND", help=f"send one command to a running simulator; {CONTROL_HELP}")
     parser.add_argument("--quiet", action="store_true", help="do not echo the log to stdout")
     args = parser.parse_args(argv)
+    if args.send is not None:
+        if not args.control_port:
+            parser.error("--send needs the running simulator's --control-port")
+        try:
+            answer = send_control(args.control_port, args.send)
+        except OSError as exc:
+            print(f"relay simulator control on 127.0.0.1:{args.control_port}: {exc}", file=sys.stderr)
+            return 1
+        print(answer)
+        return 0 if answer.startswith("ok") else 1
     try:
-        serve_forever(args.host, args.port, args.log_path, relays=args.relays, echo=not args.quiet)
-    except OSError as exc:
+        serve_forever(
+            args.host,
+            args.port,
+            args.log_path,
+            relays=args.relays,
+            echo=not args.quiet,
+            framing=args.framing,
+            unit=args.unit,
+            control_port=args.control_port,
+        )
+    except (OSError, ValueError) as exc:
         print(f"relay simulator: {exc}", file=sys.stderr)
         return 1
     return 0

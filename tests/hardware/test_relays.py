@@ -96,9 +96,40 @@ def test_read_state_and_door_open_return_board_values(sim: RelaySimulator) -> No
     assert lock.door_open(t, 4) is False
 
 
-def test_any_unit_id_is_answered(sim: RelaySimulator) -> None:
-    ModbusRelayLock().unlock(target(sim.port, unit=7, coil=6, pulse_ms=200))
-    assert sim.coil(6)
+@pytest.mark.parametrize("framing", ["tcp", "rtu_over_tcp"])
+@pytest.mark.parametrize("mode", ["flash", "coil"])
+def test_unlock_in_each_framing_and_mode_on_the_board_s_unit_id(mode: str, framing: str) -> None:
+    with RelaySimulator(framing=framing, unit=7) as board:
+        ModbusRelayLock().unlock(target(board.port, unit=7, coil=6, pulse_ms=300, mode=mode, framing=framing))
+        assert board.coils() == [False] * 6 + [True, False]
+        assert board.wait_coil(6, False, timeout=2)
+        assert [(e.relay, e.on) for e in board.history] == [(6, True), (6, False)]
+
+
+@pytest.mark.parametrize("framing", ["tcp", "rtu_over_tcp"])
+def test_a_wrong_unit_id_is_unavailable_within_the_deadline_and_nothing_is_written(framing: str) -> None:
+    with RelaySimulator(framing=framing, unit=1) as board:
+        started = time.monotonic()
+        with pytest.raises(LockUnavailable) as info:
+            ModbusRelayLock().unlock(target(board.port, unit=2, coil=1, framing=framing), deadline_s=1.5)
+        assert time.monotonic() - started < 2.0
+        assert not isinstance(info.value, LockOutcomeUnknown)  # the probe got nothing: nothing was sent
+        assert "nothing written" in str(info.value)
+        assert board.history == [] and not any(board.coils())
+
+
+@pytest.mark.parametrize(("board_framing", "adapter_framing"), [("rtu_over_tcp", "tcp"), ("tcp", "rtu_over_tcp")])
+def test_the_wrong_framing_is_unavailable_and_nothing_is_written(board_framing: str, adapter_framing: str) -> None:
+    with RelaySimulator(framing=board_framing) as board:
+        with pytest.raises(LockUnavailable) as info:
+            ModbusRelayLock().unlock(target(board.port, coil=1, framing=adapter_framing), deadline_s=1.0)
+        assert not isinstance(info.value, LockOutcomeUnknown)
+        assert board.history == [] and not any(board.coils())
+
+
+def test_a_framing_the_adapter_does_not_know_is_refused() -> None:
+    with pytest.raises(ValueError, match="framing"):
+        RelayTarget("127.0.0.1", 502, framing="ascii")
 
 
 # -- failures ----------------------------------------------------------------
