@@ -1,4 +1,4 @@
-"""Celery configuration: Redis broker, late acks, one periodic sweep driven by beat."""
+"""Celery configuration: Redis broker, late acks, the periodic sweep and the relay probe driven by beat."""
 
 from clinic import env
 
@@ -32,6 +32,13 @@ beat_schedule = {
     "sweep": {
         "task": "workflows.tasks.sweep",
         "schedule": float(env.integer("SWEEP_INTERVAL_SECONDS", 30, minimum=1)),
+    },
+    # The relay boards' health watch (workflows.boards), apart from the sweep: an offline board
+    # takes seconds to probe, which the sweep's other work should not wait for.
+    "relay-probe": {
+        "task": "workflows.tasks.probe_relays",
+        "schedule": float(env.integer("RELAY_PROBE_SECONDS", 60, minimum=5, maximum=3600)),
+        "options": {"expires": float(env.integer("RELAY_PROBE_SECONDS", 60, minimum=5, maximum=3600))},
     },
 }
 

@@ -275,6 +275,10 @@ CHECK_IN_GRACE_MINUTES = env.integer("CHECK_IN_GRACE_MINUTES", 15, minimum=0)
 REMINDER_MINUTES = env.integer("REMINDER_MINUTES", 60, minimum=0)
 BOOKING_HORIZON_DAYS = env.integer("BOOKING_HORIZON_DAYS", 60, minimum=1)
 DOOR_HELD_OPEN_SECONDS = env.integer("DOOR_HELD_OPEN_SECONDS", 120, minimum=5)
+# The relay boards' health watch (workflows.boards): how often beat probes every board in use,
+# and how long one probe (a coil read) may take before the board counts as not answering.
+RELAY_PROBE_SECONDS = env.integer("RELAY_PROBE_SECONDS", 60, minimum=5, maximum=3600)
+RELAY_PROBE_DEADLINE_MS = env.integer("RELAY_PROBE_DEADLINE_MS", 1000, minimum=100, maximum=1900)
 # The occupant's scan this soon after his check-in opens the door again (a re-tap, or a door he
 # missed) instead of finishing his session. Counted from the check-in, never extended.
 DOOR_REPEAT_SECONDS = env.integer("DOOR_REPEAT_SECONDS", 60, minimum=0, maximum=600)

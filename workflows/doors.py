@@ -101,9 +101,16 @@ class RelayCommand:
         return data
 
 
-def _target(room: Room, relay: RelayModule) -> RelayTarget:
+def relay_target(room: Room, relay: RelayModule) -> RelayTarget:
+    """What the lock adapter needs to reach the room's relay."""
     return RelayTarget(
-        host=relay.host, port=relay.port, unit=relay.unit, coil=room.coil, pulse_ms=room.pulse_ms, mode=relay.mode
+        host=relay.host,
+        port=relay.port,
+        unit=relay.unit,
+        coil=room.coil,
+        pulse_ms=room.pulse_ms,
+        mode=relay.mode,
+        framing=relay.framing,
     )
 
 
@@ -127,7 +134,7 @@ def unlock(room: Room, command: RelayCommand | None = None) -> None:
     deadline = time.monotonic() + settings.DOOR_COMMAND_DEADLINE_MS / 1000
     with board_lock(relay.host, relay.port, deadline):
         try:
-            lock_adapter().unlock(_target(room, relay), deadline_s=max(deadline - time.monotonic(), 0.001))
+            lock_adapter().unlock(relay_target(room, relay), deadline_s=max(deadline - time.monotonic(), 0.001))
         except LockOutcomeUnknown as exc:
             command.relay, command.error = "unknown", str(exc)
             raise DoorNotOpened(
@@ -206,7 +213,7 @@ def _forget_lock_adapter(*, setting: str, **kwargs: Any) -> None:
 
 _BOOKING = Columns(Booking, "b", ["id", "donor_id", "room_id", "start", "end", "status", "checked_in_at"])
 _ROOM = Columns(Room, "r", ["id", "name", "active", "relay_id", "coil", "pulse_ms"])
-_RELAY = Columns(RelayModule, "m", ["id", "host", "port", "unit", "mode"])
+_RELAY = Columns(RelayModule, "m", ["id", "host", "port", "unit", "mode", "framing"])
 
 
 @functools.cache
@@ -468,7 +475,7 @@ def watch_doors(now: datetime | None = None) -> list[int]:
         relay, sensor = room.relay, room.door_sensor_input
         assert relay is not None and sensor is not None  # filtered above
         try:
-            is_open = lock_adapter().door_open(_target(room, relay), sensor, deadline_s=1.0)
+            is_open = lock_adapter().door_open(relay_target(room, relay), sensor, deadline_s=1.0)
         except (LockError, ValueError):
             continue  # a board that does not answer is seen by the scan path; try again next sweep
         if not is_open:

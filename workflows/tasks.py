@@ -11,7 +11,7 @@ from clinic.accounts.services import purge_expired_login_locks
 from clinic.notifications import services as notifications
 from clinic.outreach.services import push_due_promotions
 from clinic.payments.services import close_unpaid_orders
-from workflows import doors, process, sessions
+from workflows import boards, doors, process, sessions
 
 logger = logging.getLogger(__name__)
 
@@ -32,4 +32,12 @@ def sweep() -> dict[str, int]:
         **notifications.sweep(),
     }
     logger.info("sweep %s", result)
+    return result
+
+
+@shared_task(name="workflows.tasks.probe_relays")
+def probe_relays() -> dict[str, int]:
+    """Beat's relay-board health watch (workflows.boards); idempotent."""
+    result = boards.watch_relays()
+    logger.info("relay probe %s", result)
     return result

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
+from django.utils import timezone
 from django.utils.translation import gettext
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
@@ -19,6 +20,7 @@ class LockSerializer(serializers.Serializer):
     coil = serializers.IntegerField(min_value=0, max_value=31, default=0)
     pulse_ms = serializers.IntegerField(min_value=100, max_value=60000, default=3000)
     mode = serializers.ChoiceField(choices=RelayModule.Mode.values, default=RelayModule.Mode.FLASH)
+    framing = serializers.ChoiceField(choices=RelayModule.Framing.values, default=RelayModule.Framing.TCP)
     door_sensor_input = serializers.IntegerField(min_value=0, max_value=31, required=False, allow_null=True)
 
 
@@ -67,7 +69,12 @@ class RoomStaffSerializer(RoomSerializer):
             "coil": room.coil,
             "pulse_ms": room.pulse_ms,
             "mode": room.relay.mode,
+            "framing": room.relay.framing,
             "door_sensor_input": room.door_sensor_input,
+            # Read-only: when the board stopped answering the health watch (null: it answers).
+            "offline_since": (
+                timezone.localtime(room.relay.offline_since).isoformat() if room.relay.offline_since else None
+            ),
         }
 
 
@@ -149,5 +156,7 @@ class RoomStatusSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     name = serializers.CharField()
     state = serializers.ChoiceField(choices=["free", "booked", "in_use", "door_alarm"])
+    lock = serializers.ChoiceField(choices=["ok", "offline", "none"])
+    lock_offline_since = serializers.DateTimeField(allow_null=True)
     current = RoomBoardBookingSerializer(allow_null=True)
     next = RoomBoardBookingSerializer(allow_null=True)

@@ -171,4 +171,16 @@ def _brief(booking) -> dict | None:
 
 def room_board() -> list[dict]:
     """The board's answer: donor codes only, never a name."""
-    return [{**line, "current": _brief(line["current"]), "next": _brief(line["next"])} for line in board.room_board()]
+    return [
+        {
+            **line,
+            "lock_offline_since": _local(line["lock_offline_since"]),
+            "current": _brief(line["current"]),
+            "next": _brief(line["next"]),
+        }
+        for line in board.room_board()
+    ]
+
+
+def _local(moment) -> str | None:
+    return timezone.localtime(moment).isoformat() if moment is not None else None

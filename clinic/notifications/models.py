@@ -18,6 +18,8 @@ class Kind(models.TextChoices):
     BOOKING_COMPLETED = "booking.completed"
     ROOM_OVERSTAY = "room.overstay"
     DOOR_HELD_OPEN = "door.held_open"
+    RELAY_OFFLINE = "relay.offline"
+    RELAY_BACK = "relay.back"
     CONSULTATION_ANSWERED = "consultation.answered"
     PROMOTION = "promotion"
 

@@ -42,6 +42,14 @@ TEXTS: dict[str, Text] = {
     "booking.completed": Text(_("Visit complete"), _("Thank you. Your visit on {when} is complete.")),
     "room.overstay": Text(_("Room still in use"), _("{room}: {code} has passed the end time ({end}).")),
     "door.held_open": Text(_("Door left open"), _("The door of {room} has been open for {minutes} min.")),
+    "relay.offline": Text(
+        _("Door lock not answering"),
+        _("The lock board of {rooms} ({board}) does not answer: these doors cannot be opened by scanning."),
+        outward=True,
+    ),
+    "relay.back": Text(
+        _("Door lock answering again"), _("The lock board of {rooms} ({board}) answers again after {minutes} min.")
+    ),
     "consultation.answered": Text(_("You have a reply"), _("Open the app to read the reply to your question.")),
     "promotion": Text(_("News"), _("{title}")),
 }

@@ -1,5 +1,6 @@
 """The room board: each active room free, booked, in use or with its door alarmed, with the
-booking in it now and the next one (who holds a room: clinic.bookings.occupancy)."""
+booking in it now and the next one (who holds a room: clinic.bookings.occupancy), and whether
+its lock's board answers (workflows.boards)."""
 
 from __future__ import annotations
 
@@ -26,14 +27,25 @@ def room_state(room: Room, bookings: list[Booking], now: datetime) -> dict[str, 
         state = "booked"
     else:
         state = "free"
-    return {"id": room.pk, "name": room.name, "state": state, "current": current, "next": upcoming}
+    relay = room.relay
+    lock = "none" if relay is None else "offline" if relay.offline_since else "ok"
+    return {
+        "id": room.pk,
+        "name": room.name,
+        "state": state,
+        # "ok", "offline" (the board stopped answering at lock_offline_since) or "none" (no lock).
+        "lock": lock,
+        "lock_offline_since": relay.offline_since if relay is not None else None,
+        "current": current,
+        "next": upcoming,
+    }
 
 
 def room_board(now: datetime | None = None, room_ids: list[int] | None = None) -> list[dict[str, Any]]:
     """Each active room: free, booked, in use or with its door alarmed, with the booking now and
     the next one in the coming 24 hours (bookings with their donor profile loaded)."""
     now = now or timezone.now()
-    rooms = Room.objects.filter(active=True).order_by("name")
+    rooms = Room.objects.filter(active=True).select_related("relay").order_by("name")
     bookings = Booking.objects.filter(
         status__in=ACTIVE_STATUSES, end__gt=now - timedelta(hours=2), start__lt=now + timedelta(hours=24)
     )

@@ -15,18 +15,29 @@ def new_door_token() -> str:
 
 
 class RelayModule(models.Model):
-    """One Modbus TCP relay board. A lock on the module is held while a command is sent to it
-    (clinic.locking.board_lock, per host and port), so that commands from any process or host never
-    interleave."""
+    """One Modbus relay board (host, port, unit id). A lock on the board is held while a command is
+    sent to it (clinic.locking.board_lock, per host and port), so that commands from any process or
+    host never interleave. Beat probes it (workflows.boards): `offline_since` is set while it does
+    not answer."""
 
     class Mode(models.TextChoices):
         FLASH = "flash", _("hardware-timed pulse")
         COIL = "coil", _("plain coil on/off")
 
+    class Framing(models.TextChoices):
+        TCP = "tcp", _("Modbus TCP")
+        RTU_OVER_TCP = "rtu_over_tcp", _("Modbus RTU over TCP")
+
     host = models.CharField(max_length=255)
     port = models.PositiveIntegerField(default=502)
     unit = models.PositiveSmallIntegerField(default=1)
     mode = models.CharField(max_length=8, choices=Mode.choices, default=Mode.FLASH)
+    framing = models.CharField(max_length=16, choices=Framing.choices, default=Framing.TCP)
+    # The health watch: when the board stopped answering (null: answering, or never probed), the
+    # last probe and what went wrong in it.
+    offline_since = models.DateTimeField(null=True, blank=True)
+    last_probe_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.CharField(max_length=200, blank=True, default="")
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["host", "port", "unit"], name="relay_module_address_unique")]

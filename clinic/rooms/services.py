@@ -21,7 +21,10 @@ def _invalid(field: str, message: str, code: str = "invalid") -> Invalid:
     return Invalid(message, code=code, fields={field: [message]})
 
 
-def _relay_for(lock: dict[str, Any]) -> tuple[RelayModule, dict[str, Any]]:
+def _relay_for(lock: dict[str, Any], room: Room | None = None) -> tuple[RelayModule, dict[str, Any]]:
+    """The relay module of a room's lock settings (created on first use), and the room's own
+    fields. `mode` and `framing` belong to the board (host, port): every module behind one
+    address speaks one way, so a room naming others for a board other rooms use is refused."""
     host = str(lock.get("host") or "").strip()
     if not host:
         raise _invalid("lock", gettext("lock.host is required."))
@@ -38,12 +41,53 @@ def _relay_for(lock: dict[str, Any]) -> tuple[RelayModule, dict[str, Any]]:
     mode = lock.get("mode") or RelayModule.Mode.FLASH
     if mode not in RelayModule.Mode.values:
         raise _invalid("lock", gettext("lock.mode must be flash or coil."))
-    relay, _ = RelayModule.objects.get_or_create(host=host, port=port, unit=unit, defaults={"mode": mode})
-    if relay.mode != mode:
-        relay.mode = mode
-        relay.save(update_fields=["mode"])
+    framing = lock.get("framing") or RelayModule.Framing.TCP
+    if framing not in RelayModule.Framing.values:
+        raise _invalid("lock", gettext("lock.framing must be tcp or rtu_over_tcp."))
+    # Under the row locks of the board's modules: two rooms set up at once agree or one is refused.
+    list(RelayModule.objects.select_for_update().filter(host=host, port=port).order_by("pk"))
+    other_rooms = Room.objects.filter(relay__host=host, relay__port=port)
+    if room is not None and room.pk is not None:
+        other_rooms = other_rooms.exclude(pk=room.pk)
+    clash = other_rooms.exclude(relay__mode=mode, relay__framing=framing).select_related("relay").first()
+    if clash is not None and clash.relay is not None:
+        raise Conflict(
+            gettext(
+                "Room %(room)s uses the board at %(address)s as %(mode)s over %(framing)s: "
+                "every room on one board needs the same mode and framing."
+            )
+            % {
+                "room": clash.name,
+                "address": f"{host}:{port}",
+                "mode": clash.relay.mode,
+                "framing": clash.relay.framing,
+            },
+            code="relay_conflict",
+        )
+    relay, _ = RelayModule.objects.get_or_create(
+        host=host, port=port, unit=unit, defaults={"mode": mode, "framing": framing}
+    )
+    # The board's other modules, unused or agreeing already, follow: one board, one way of speaking.
+    RelayModule.objects.filter(host=host, port=port).exclude(mode=mode, framing=framing).update(
+        mode=mode, framing=framing
+    )
+    relay.refresh_from_db()
     sensor = lock.get("door_sensor_input")
     return relay, {"coil": coil, "pulse_ms": pulse_ms, "door_sensor_input": None if sensor is None else int(sensor)}
+
+
+@transaction.atomic
+def configure_board(*, actor: Any, relay: RelayModule, mode: str, framing: str) -> RelayModule:
+    """Change how a board is spoken to (the admin): every module behind its address (host, port)
+    follows, so the rooms on it never disagree."""
+    if mode not in RelayModule.Mode.values:
+        raise _invalid("mode", gettext("lock.mode must be flash or coil."))
+    if framing not in RelayModule.Framing.values:
+        raise _invalid("framing", gettext("lock.framing must be tcp or rtu_over_tcp."))
+    RelayModule.objects.filter(host=relay.host, port=relay.port).update(mode=mode, framing=framing)
+    relay.refresh_from_db()
+    audit.record("relay.configured", actor=actor, obj=relay, data={"mode": mode, "framing": framing})
+    return relay
 
 
 def _save_room(room: Room) -> Room:
@@ -92,7 +136,7 @@ def update_room(*, actor: Any, room: Room, changes: dict[str, Any]) -> Room:
         if changes["lock"] is None:
             room.relay = None
         else:
-            room.relay, fields = _relay_for(changes["lock"])
+            room.relay, fields = _relay_for(changes["lock"], room)
             for key, value in fields.items():
                 setattr(room, key, value)
     _save_room(room)

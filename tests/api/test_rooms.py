@@ -55,7 +55,9 @@ def test_it_lists_every_room_with_lock_and_door_token_to_staff(people, rooms, cl
         "coil": 0,
         "pulse_ms": 2500,
         "mode": "flash",
+        "framing": "tcp",
         "door_sensor_input": None,
+        "offline_since": None,
     }
     assert body["Room B"]["lock"] is None
     assert body["Room Z"]["active"] is False
@@ -83,7 +85,7 @@ def test_it_creates_a_room_with_its_lock(people, client_for):
     assert response.status_code == 201, response.content
     body = response.json()
     assert set(body) == STAFF_KEYS
-    assert body["lock"] == {**LOCK, "mode": "flash", "door_sensor_input": None}
+    assert body["lock"] == {**LOCK, "mode": "flash", "framing": "tcp", "door_sensor_input": None, "offline_since": None}
     row = Room.objects.select_related("relay").get(pk=body["id"])
     assert (row.name, row.door_qr_mode, row.coil, row.pulse_ms, row.active) == ("Room C", "shared", 3, 2000, True)
     assert (row.relay.host, row.relay.port, row.relay.unit) == ("10.0.0.7", 502, 1)
@@ -127,6 +129,8 @@ def test_anonymous_visitors_cannot_create_rooms(db, anon):
         {**LOCK, "pulse_ms": 50},
         {**LOCK, "pulse_ms": 60001},
         {**LOCK, "mode": "relay"},
+        {**LOCK, "framing": "rtu"},
+        {**LOCK, "framing": None},
         {**LOCK, "host": ""},
         {k: v for k, v in LOCK.items() if k != "host"},
         {**LOCK, "port": "five"},
@@ -166,6 +170,54 @@ def test_a_relay_channel_used_by_another_room_is_a_409(people, rooms, client_for
     assert response.status_code == 409
     assert response.json()["code"] == "relay_channel_taken"
     assert not Room.objects.filter(name="Room C").exists()
+
+
+def test_a_room_on_an_rtu_over_tcp_board_keeps_its_framing(people, client_for):
+    lock = {**LOCK, "port": 4196, "framing": "rtu_over_tcp", "unit": 3}
+    response = create(client_for(people.sam), {"name": "Room W", "lock": lock})
+    assert response.status_code == 201, response.content
+    assert response.json()["lock"]["framing"] == "rtu_over_tcp" and response.json()["lock"]["unit"] == 3
+    relay = RelayModule.objects.get()
+    assert (relay.host, relay.port, relay.unit, relay.framing, relay.mode) == (
+        "10.0.0.7",
+        4196,
+        3,
+        "rtu_over_tcp",
+        "flash",
+    )
+
+
+@pytest.mark.parametrize(
+    "other", [{"framing": "rtu_over_tcp"}, {"mode": "coil"}, {"framing": "rtu_over_tcp", "unit": 2}]
+)
+def test_a_board_in_use_keeps_its_mode_and_framing_for_every_room_on_it(people, rooms, client_for, other):
+    """Room A uses the board 10.0.0.7:502 as flash over tcp: another room on the same board (any
+    unit id behind that address) naming other values is refused, and nothing changes."""
+    client = client_for(people.sam)
+    response = create(client, {"name": "Room C", "lock": {**LOCK, **other}})
+    assert response.status_code == 409, response.content
+    assert response.json()["code"] == "relay_conflict"
+    assert "Room A" in response.json()["detail"]
+    assert not Room.objects.filter(name="Room C").exists()
+    assert list(RelayModule.objects.values_list("unit", "mode", "framing")) == [(1, "flash", "tcp")]
+    response = client.patch(f"/api/rooms/{rooms[1].pk}/", {"lock": {**LOCK, **other}}, format="json")
+    assert response.status_code == 409
+    assert Room.objects.get(pk=rooms[1].pk).relay is None
+    # Agreeing with the board is fine, on another unit id too.
+    response = create(client, {"name": "Room C", "lock": {**LOCK, "unit": 2}})
+    assert response.status_code == 201, response.content
+
+
+def test_the_only_room_on_a_board_may_change_how_it_is_spoken_to(people, rooms, client_for):
+    response = client_for(people.sam).patch(
+        f"/api/rooms/{rooms[0].pk}/",
+        {"lock": {**LOCK, "coil": 0, "framing": "rtu_over_tcp", "mode": "coil"}},
+        format="json",
+    )
+    assert response.status_code == 200, response.content
+    assert response.json()["lock"]["framing"] == "rtu_over_tcp"
+    relay = Room.objects.select_related("relay").get(pk=rooms[0].pk).relay
+    assert (relay.framing, relay.mode) == ("rtu_over_tcp", "coil")
 
 
 def test_it_shows_one_room(people, rooms, client_for):

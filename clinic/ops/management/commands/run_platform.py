@@ -35,8 +35,11 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
         parser.add_argument("--relay-port", type=int, default=int(os.environ.get("RELAY_SIM_PORT", "5020")))
+        parser.add_argument(
+            "--relay-control-port", type=int, default=int(os.environ.get("RELAY_SIM_CONTROL_PORT", "5021"))
+        )
 
-    def handle(self, *args, port: int, relay_port: int, **options):
+    def handle(self, *args, port: int, relay_port: int, relay_control_port: int, **options):
         self.children: list[tuple[str, subprocess.Popen]] = []
         signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
         # Started in the background, a process inherits an ignored SIGINT; Ctrl-C must still work.
@@ -50,7 +53,8 @@ class Command(BaseCommand):
             var = Path(settings.VAR_DIR)
             self._start(
                 "relay simulator",
-                [python, manage, "relay_simulator", "--port", str(relay_port), "--log", str(var / "relays.log")],
+                [python, manage, "relay_simulator", "--port", str(relay_port), "--log", str(var / "relays.log")]
+                + ["--control-port", str(relay_control_port)],
             )
             self._start(
                 "celery worker", [python, "-m", "celery", "-A", "clinic", "worker", "-l", "info", "--concurrency", "2"]
@@ -67,6 +71,11 @@ class Command(BaseCommand):
                     f"Platform running: {settings.SITE_URL}  (API docs: /api/docs/, health: /healthz). "
                     "Ctrl-C stops everything."
                 )
+            )
+            self.stdout.write(
+                f"Relay simulator: 127.0.0.1:{relay_port}; open a door sensor with "
+                f'`.venv/bin/python -m hardware.simulator --control-port {relay_control_port} --send "door 0 open"`, '
+                f'take the board offline with --send "freeze" (and back with "thaw").'
             )
             while True:
                 for name, process in self.children:
