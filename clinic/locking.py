@@ -13,8 +13,9 @@
   unlock, and the coil-mode OFF, which takes it again). A session advisory lock (rooms migration
   0004) held for the command only, not until the scan commits; its wait counts against the
   command's deadline (DOOR_COMMAND_DEADLINE_MS) → 503 `lock_unavailable`.
-- login lock (`login_counter`): the failure count of one account. SELECT … FOR UPDATE on its
-  LoginThrottle row until the transaction ends.
+- login lock (`login_counter`): the attempt counts of one account (its row for all addresses,
+  then the one for the client's address). SELECT … FOR UPDATE on the LoginThrottle rows, in that
+  order, for the count only: the password is checked after the transaction.
 
 Timeouts: every wait but the board lock's is bounded by PostgreSQL's `lock_timeout` (settings:
 DATABASE_LOCK_TIMEOUT_MS, default 10 s), SQLSTATE 55P03 (LOCK_NOT_AVAILABLE) when it runs out;
@@ -96,10 +97,11 @@ def arrival_gap_lock() -> None:
             cursor.execute("SELECT pg_advisory_xact_lock(%s)", [ARRIVAL_GAP_LOCK_KEY])
 
 
-def login_counter(key: str) -> LoginThrottle:
-    """The account's failure counter, created if need be and locked until the transaction ends."""
+def login_counter(key: str, address: str) -> LoginThrottle:
+    """The login attempts of one account from one address (or LoginThrottle.ACCOUNT: from
+    all), created if need be and locked until the transaction ends."""
     _in_transaction("login_counter")
-    row, _ = LoginThrottle.objects.select_for_update().get_or_create(username=key)
+    row, _ = LoginThrottle.objects.select_for_update().get_or_create(username=key, address=address)
     return row
 
 

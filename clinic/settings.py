@@ -209,10 +209,16 @@ LOGIN_URL = "/login/"
 LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "/"
 
-# Login brute force: the attempt after LOGIN_MAX_FAILURES consecutive failures is refused
-# (right password included) until the lock lifts.
+# Login brute force (clinic.accounts.services.guarded_login): at most LOGIN_MAX_FAILURES passwords
+# are checked per (account, address) until the lock lifts, however many arrive at once; after
+# LOGIN_ACCOUNT_FAILURES failures from anywhere, addresses without a login in the last
+# LOGIN_KNOWN_ADDRESS_DAYS get one check per LOGIN_STRANGER_PAUSE_SECONDS, so that nobody can
+# lock an account out everywhere.
 LOGIN_MAX_FAILURES = env.integer("LOGIN_MAX_FAILURES", 5, minimum=1)
 LOGIN_LOCK_MINUTES = env.integer("LOGIN_LOCK_MINUTES", 15, minimum=1)
+LOGIN_ACCOUNT_FAILURES = env.integer("LOGIN_ACCOUNT_FAILURES", 20, minimum=1)
+LOGIN_STRANGER_PAUSE_SECONDS = env.integer("LOGIN_STRANGER_PAUSE_SECONDS", 10, minimum=1)
+LOGIN_KNOWN_ADDRESS_DAYS = env.integer("LOGIN_KNOWN_ADDRESS_DAYS", 30, minimum=1)
 
 LANGUAGE_CODE = "zh-hans"
 LANGUAGES = [("zh-hans", _("Simplified Chinese")), ("en", _("English"))]

@@ -88,8 +88,7 @@ class SignInView(LoginView):
     redirect_authenticated_user = False
 
     def form_invalid(self, form):
-        username = form.data.get("username", "")
-        if account_services.lock_remaining(username) is not None:
+        if getattr(self.request, "login_refusal", None) is not None:
             form.errors.clear()
             form.add_error(None, _("Too many failed logins for this account. Try again later."))
         return super().form_invalid(form)

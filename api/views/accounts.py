@@ -41,9 +41,9 @@ class TokenView(APIView):
         body = s.TokenRequestSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         username = body.validated_data["username"]
-        try:
-            services.check_not_locked(username)
-        except Exception as exc:
+        user = authenticate(request, username=username, password=body.validated_data["password"])
+        refusal = getattr(request, "login_refusal", None)
+        if refusal is not None:
             audit.record(
                 "auth.login",
                 object_type="accounts.user",
@@ -51,8 +51,7 @@ class TokenView(APIView):
                 outcome=AuditEvent.Outcome.REFUSED,
                 reason="account locked",
             )
-            raise exc
-        user = authenticate(request, username=username, password=body.validated_data["password"])
+            raise refusal
         if user is None or not user.is_active:
             audit.record(
                 "auth.login",

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from django.conf import settings
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
 from rest_framework.permissions import AllowAny
@@ -13,6 +12,7 @@ from api.pagination import Pagination, paginated
 from api.permissions import Allow
 from api.serializers import outreach as s
 from clinic.accounts import policy
+from clinic.accounts import services as account_services
 from clinic.errors import Forbidden
 from clinic.outreach import services
 
@@ -47,11 +47,7 @@ class PromotionsView(APIView):
 
 
 def _client_ip(request) -> str | None:
-    # Behind the proxy Django sees the proxy's address; its X-Real-IP is trusted only when the
-    # settings say a proxy that overwrites it stands in front (otherwise anyone could set it).
-    if settings.TRUST_X_REAL_IP and request.META.get("HTTP_X_REAL_IP"):
-        return request.META["HTTP_X_REAL_IP"][:45]
-    return request.META.get("REMOTE_ADDR")
+    return account_services.client_address(request) or None
 
 
 def consultation_data(user, consultation) -> dict:

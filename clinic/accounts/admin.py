@@ -19,5 +19,5 @@ class UserAdmin(BaseUserAdmin):
 
 @admin.register(LoginThrottle)
 class LoginThrottleAdmin(admin.ModelAdmin):
-    list_display = ("username", "failures", "locked_until", "updated")
+    list_display = ("username", "address", "failures", "locked_until", "succeeded_at", "updated")
     search_fields = ("username",)

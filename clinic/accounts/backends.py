@@ -1,4 +1,5 @@
-"""Authentication that refuses a locked account, right password included."""
+"""Authentication under the login lockout (clinic.accounts.services.guarded_login): every way in
+(token API, login pages, admin) counts the attempt before the password is checked."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from django.contrib.auth.backends import ModelBackend
 from django.core.exceptions import PermissionDenied
 
 from clinic.accounts import services
+from clinic.errors import Locked
 
 
 class LockoutModelBackend(ModelBackend):
@@ -16,12 +18,17 @@ class LockoutModelBackend(ModelBackend):
             username = kwargs.get("username")
         if username is None or password is None:
             return None
-        if services.lock_remaining(username) is not None:
+        try:
+            return services.guarded_login(
+                username,
+                services.client_address(request),
+                lambda: super(LockoutModelBackend, self).authenticate(
+                    request, username=username, password=password, **kwargs
+                ),
+            )
+        except Locked as refusal:
+            # The caller tells the person why (the token API's 429, the login page's message).
+            if request is not None:
+                request.login_refusal = refusal
             # PermissionDenied stops Django trying other backends and fires user_login_failed.
-            raise PermissionDenied("account locked")
-        user = super().authenticate(request, username=username, password=password, **kwargs)
-        if user is None:
-            services.note_login_failure(username)
-        else:
-            services.note_login_success(username)
-        return user
+            raise PermissionDenied("account locked") from refusal

@@ -56,9 +56,20 @@ class DonorProfile(models.Model):
 
 
 class LoginThrottle(models.Model):
-    """Consecutive failed logins per username; a lock lifts at `locked_until`."""
+    """Login attempts per (username, client address), counted before the password is checked; a
+    lock lifts at `locked_until`. The row with address "*" counts the account's failures from
+    every address (and paces strangers once there are many: `next_try_at`). `succeeded_at`: the
+    last login from this address, which makes it a known one for a while."""
 
-    username = models.CharField(max_length=150, unique=True)
+    ACCOUNT = "*"
+
+    username = models.CharField(max_length=150)
+    address = models.CharField(max_length=45, default="")
     failures = models.PositiveIntegerField(default=0)
     locked_until = models.DateTimeField(null=True, blank=True)
+    next_try_at = models.DateTimeField(null=True, blank=True)
+    succeeded_at = models.DateTimeField(null=True, blank=True)
     updated = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["username", "address"], name="login_throttle_per_address")]

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from collections.abc import Callable
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -250,47 +251,92 @@ def _key(username: str) -> str:
     return (username or "").strip().lower()[:150]
 
 
-def lock_remaining(username: str) -> timedelta | None:
-    """How long the account stays locked, or None when it is not."""
-    row = LoginThrottle.objects.filter(username=_key(username)).only("locked_until").first()
-    if row and row.locked_until and row.locked_until > timezone.now():
-        return row.locked_until - timezone.now()
-    return None
+def client_address(request: Any) -> str:
+    """The client's address: the proxy's X-Real-IP only when the settings say a proxy that
+    overwrites it stands in front (otherwise anyone could set it), else the peer's."""
+    meta = getattr(request, "META", {}) if request is not None else {}
+    if settings.TRUST_X_REAL_IP and meta.get("HTTP_X_REAL_IP"):
+        return str(meta["HTTP_X_REAL_IP"])[:45]
+    return str(meta.get("REMOTE_ADDR") or "")[:45]
 
 
-def check_not_locked(username: str) -> None:
-    remaining = lock_remaining(username)
-    if remaining is not None:
-        minutes = max(1, int(remaining.total_seconds() // 60) + 1)
-        raise Locked(
-            ngettext(
-                "Too many failed logins for this account. Try again in %(minutes)d minute.",
-                "Too many failed logins for this account. Try again in %(minutes)d minutes.",
-                minutes,
-            )
-            % {"minutes": minutes},
-            code="account_locked",
+def _locked(until: timedelta) -> Locked:
+    minutes = max(1, int(until.total_seconds() // 60) + 1)
+    return Locked(
+        ngettext(
+            "Too many failed logins for this account. Try again in %(minutes)d minute.",
+            "Too many failed logins for this account. Try again in %(minutes)d minutes.",
+            minutes,
         )
+        % {"minutes": minutes},
+        code="account_locked",
+    )
+
+
+def _fresh(row: LoginThrottle, now: datetime) -> LoginThrottle:
+    """A lock that has lifted, or a count older than a lock window, starts again from zero."""
+    window = timedelta(minutes=settings.LOGIN_LOCK_MINUTES)
+    lifted = row.locked_until is not None and row.locked_until <= now
+    stale = row.locked_until is None and row.updated is not None and row.updated <= now - window
+    if lifted or stale:
+        row.failures, row.locked_until = 0, None
+    return row
 
 
 @transaction.atomic
-def note_login_failure(username: str) -> None:
-    row = locking.login_counter(_key(username))
-    now = timezone.now()
-    if row.locked_until and row.locked_until <= now:
-        row.failures = 0
-        row.locked_until = None
+def _admit(key: str, address: str, now: datetime) -> None:
+    """Count one login attempt before its password is checked, or refuse it (Locked).
+
+    Under the login lock (the account's row, then the address's), so of any number of attempts
+    arriving at once at most LOGIN_MAX_FAILURES per address get their password checked. The
+    password itself is checked outside: SQLite's single write lock is never held through a hash."""
+    account = _fresh(locking.login_counter(key, LoginThrottle.ACCOUNT), now)
+    row = _fresh(locking.login_counter(key, address), now)
+    if row.locked_until is not None:
+        raise _locked(row.locked_until - now)
+    known = row.succeeded_at is not None and row.succeeded_at > now - timedelta(days=settings.LOGIN_KNOWN_ADDRESS_DAYS)
+    if account.failures >= settings.LOGIN_ACCOUNT_FAILURES and not known:
+        if account.next_try_at is not None and account.next_try_at > now:
+            raise Locked(
+                gettext("Too many failed logins for this account. Try again in a few seconds."),
+                code="account_locked",
+            )
+        account.next_try_at = now + timedelta(seconds=settings.LOGIN_STRANGER_PAUSE_SECONDS)
+    # Counted as failed until the password proves right; the last one allowed arms the lock.
     row.failures += 1
+    account.failures += 1
     if row.failures >= settings.LOGIN_MAX_FAILURES:
         row.locked_until = now + timedelta(minutes=settings.LOGIN_LOCK_MINUTES)
+    account.save()
     row.save()
 
 
-def note_login_success(username: str) -> None:
-    LoginThrottle.objects.filter(username=_key(username)).delete()
+@transaction.atomic
+def _succeeded(key: str, address: str, now: datetime) -> None:
+    LoginThrottle.objects.filter(username=key, address=LoginThrottle.ACCOUNT).update(
+        failures=0, next_try_at=None, locked_until=None
+    )
+    LoginThrottle.objects.filter(username=key, address=address).update(failures=0, locked_until=None, succeeded_at=now)
+
+
+def guarded_login(username: str, address: str, check: Callable[[], User | None]) -> User | None:
+    """`check()` (the password check) under the login lockout: the attempt is counted first and
+    refused (Locked, the right password included) when the account is locked for this address;
+    a success clears the counts and makes the address a known one."""
+    key, now = _key(username), timezone.now()
+    _admit(key, address, now)
+    user = check()
+    if user is not None:
+        _succeeded(key, address, timezone.now())
+    return user
 
 
 def purge_expired_login_locks() -> int:
-    """Drop counters whose lock has lifted (periodic sweep)."""
-    deleted, _ = LoginThrottle.objects.filter(locked_until__lte=timezone.now()).delete()
+    """Drop the counts nobody needs any more (periodic sweep): lifted or stale, and not the
+    record of a login that makes an address a known one."""
+    now = timezone.now()
+    known = now - timedelta(days=settings.LOGIN_KNOWN_ADDRESS_DAYS)
+    window = now - timedelta(minutes=settings.LOGIN_LOCK_MINUTES)
+    over = Q(locked_until__lte=now) | Q(locked_until__isnull=True, updated__lte=window)
+    deleted, _ = LoginThrottle.objects.filter(over).exclude(succeeded_at__gt=known).delete()
     return deleted

@@ -54,7 +54,10 @@ def test_the_lock_lifts_after_the_set_time(people, anon, settings):
     assert login(anon, "alice", PASSWORD).status_code == 429
     LoginThrottle.objects.filter(username="alice").update(locked_until=timezone.now() - timedelta(seconds=1))
     assert login(anon, "alice", PASSWORD).status_code == 200
-    assert not LoginThrottle.objects.filter(username="alice").exists()
+    # The counts start again; the address is remembered as one alice logged in from.
+    rows = LoginThrottle.objects.filter(username="alice")
+    assert {(row.address, row.failures, row.locked_until) for row in rows} == {("*", 0, None), ("127.0.0.1", 0, None)}
+    assert rows.get(address="127.0.0.1").succeeded_at is not None
 
 
 def test_a_success_resets_the_count(people, anon):
