@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
@@ -283,6 +284,13 @@ BOOKING_HORIZON_DAYS = env.integer("BOOKING_HORIZON_DAYS", 60, minimum=1)
 DOOR_HELD_OPEN_SECONDS = env.integer("DOOR_HELD_OPEN_SECONDS", 120, minimum=5)
 # The relay boards' health watch (workflows.boards): how often beat probes every board in use,
 # and how long one probe (a coil read) may take before the board counts as not answering.
+# Where relay boards may be: a room's lock host must be an IP address inside one of these
+# networks (a staff account cannot point the platform's Modbus commands at any address).
+RELAY_NETWORKS = env.csv("RELAY_NETWORKS", ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "127.0.0.0/8", "fc00::/7"])
+try:
+    _relay_networks = [ipaddress.ip_network(net, strict=False) for net in RELAY_NETWORKS]
+except ValueError as _exc:
+    raise ImproperlyConfigured(f"RELAY_NETWORKS: {_exc}") from None
 RELAY_PROBE_SECONDS = env.integer("RELAY_PROBE_SECONDS", 60, minimum=5, maximum=3600)
 RELAY_PROBE_DEADLINE_MS = env.integer("RELAY_PROBE_DEADLINE_MS", 1000, minimum=100, maximum=1900)
 # The occupant's scan this soon after his check-in opens the door again (a re-tap, or a door he

@@ -45,3 +45,9 @@ def test_a_bad_database_url_fails_loudly():
     result = manage("check", DATABASE_URL="mysql://x@y/z")
     assert result.returncode != 0
     assert "only PostgreSQL and SQLite" in result.stderr
+
+
+def test_a_bad_relay_network_fails_loudly():
+    result = manage("check", RELAY_NETWORKS="10.0.0.0/8,the-lan")
+    assert result.returncode != 0
+    assert "RELAY_NETWORKS" in result.stderr and "the-lan" in result.stderr

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import ipaddress
 from datetime import date, datetime, time
 from typing import Any
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext
@@ -21,6 +23,22 @@ def _invalid(field: str, message: str, code: str = "invalid") -> Invalid:
     return Invalid(message, code=code, fields={field: [message]})
 
 
+def _relay_host(host: str) -> str:
+    """A relay board's address: an IP address (a name's lookup is not bounded by the door's
+    deadline) inside RELAY_NETWORKS."""
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        raise _invalid("lock", gettext("lock.host must be the board's IP address.")) from None
+    if not any(address in ipaddress.ip_network(net, strict=False) for net in settings.RELAY_NETWORKS):
+        raise _invalid(
+            "lock",
+            gettext("lock.host %(host)s is outside the relay networks (RELAY_NETWORKS: %(networks)s).")
+            % {"host": host, "networks": ", ".join(settings.RELAY_NETWORKS)},
+        )
+    return str(address)
+
+
 def _relay_for(lock: dict[str, Any], room: Room | None = None) -> tuple[RelayModule, dict[str, Any]]:
     """The relay module of a room's lock settings (created on first use), and the room's own
     fields. `mode` and `framing` belong to the board (host, port): every module behind one
@@ -28,6 +46,7 @@ def _relay_for(lock: dict[str, Any], room: Room | None = None) -> tuple[RelayMod
     host = str(lock.get("host") or "").strip()
     if not host:
         raise _invalid("lock", gettext("lock.host is required."))
+    host = _relay_host(host)
     port, unit, coil = int(lock.get("port", 502)), int(lock.get("unit", 1)), int(lock.get("coil", 0))
     pulse_ms = int(lock.get("pulse_ms", 3000))
     if not 1 <= port <= 65535:

@@ -132,6 +132,10 @@ def test_anonymous_visitors_cannot_create_rooms(db, anon):
         {**LOCK, "framing": "rtu"},
         {**LOCK, "framing": None},
         {**LOCK, "host": ""},
+        {**LOCK, "host": "8.8.8.8"},
+        {**LOCK, "host": "relay.example.com"},
+        {**LOCK, "host": "169.254.169.254"},
+        {**LOCK, "host": "2001:db8::1"},
         {k: v for k, v in LOCK.items() if k != "host"},
         {**LOCK, "port": "five"},
         "10.0.0.7:502",
@@ -170,6 +174,18 @@ def test_a_relay_channel_used_by_another_room_is_a_409(people, rooms, client_for
     assert response.status_code == 409
     assert response.json()["code"] == "relay_channel_taken"
     assert not Room.objects.filter(name="Room C").exists()
+
+
+def test_relay_hosts_are_limited_to_the_relay_networks(people, rooms, client_for, settings):
+    client = client_for(people.sam)
+    response = create(client, {"name": "Room X", "lock": {**LOCK, "host": "203.0.113.7"}})
+    assert response.status_code == 400
+    assert "RELAY_NETWORKS" in response.json()["detail"]
+    response = client.patch(f"/api/rooms/{rooms[1].pk}/", {"lock": {**LOCK, "host": "203.0.113.7"}}, format="json")
+    assert response.status_code == 400 and Room.objects.get(pk=rooms[1].pk).relay is None
+    settings.RELAY_NETWORKS = ["203.0.113.0/24"]
+    assert create(client, {"name": "Room X", "lock": {**LOCK, "host": "203.0.113.7"}}).status_code == 201
+    assert create(client, {"name": "Room Y", "lock": {**LOCK, "host": "10.0.0.9"}}).status_code == 400
 
 
 def test_a_room_on_an_rtu_over_tcp_board_keeps_its_framing(people, client_for):
