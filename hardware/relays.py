@@ -285,6 +285,8 @@ class ModbusRelayLock:
                 _read_bit(client, _coil_request(target))
             except (ModbusException, OSError) as exc:
                 raise LockUnavailable(f"{where}: board not answering, nothing written: {exc}") from exc
+            except LockUnavailable as exc:
+                raise LockUnavailable(f"{where}: {exc}, nothing written") from exc
             probe_bytes = client.bytes_sent
             write_started = time.monotonic()
             try:

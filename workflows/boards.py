@@ -38,7 +38,7 @@ class ProbeResult:
 
 
 def _label(board: RelayModule) -> str:
-    return f"{board.host}:{board.port} unit {board.unit}"
+    return str(board)  # host:port/unit
 
 
 def probe(board: RelayModule, rooms: list[Room]) -> ProbeResult:
