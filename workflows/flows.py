@@ -169,7 +169,7 @@ class BookingFlow(flow.Flow):
         notify([booking.donor], "booking.approved", booking=booking)
 
     def mark_rejected(self, activation: Any) -> None:
-        self._finish(activation, Status.REJECTED, "booking.rejected", tell="booking.rejected")
+        self._finish(activation, Status.REJECTED, "booking.rejected", tell="booking.rejected", told_reason=True)
 
     def mark_expired_unreviewed(self, activation: Any) -> None:
         self._finish(activation, Status.EXPIRED, "booking.expired", reason="not reviewed before the slot started")
@@ -182,13 +182,17 @@ class BookingFlow(flow.Flow):
             activation, Status.NO_SHOW, "booking.no_show", reason="no door scan by the end of the check-in window"
         )
 
-    def _finish(self, activation: Any, status: str, action: str, *, reason: str = "", tell: str = "") -> None:
+    def _finish(
+        self, activation: Any, status: str, action: str, *, reason: str = "", tell: str = "", told_reason: bool = False
+    ) -> None:
         """A final status: open reviews cancelled, the process's other tasks closed, the donor told."""
         close_open_tasks(activation.process, keep=activation.task)
         booking = booking_of(activation)
         booking_services.set_status(booking, status, **booking_services.close_reviews(booking))
         audit.record(action, obj=booking, reason=reason)
-        notify([booking.donor], tell or action, booking=booking)
+        # A rejection tells the donor the reason written for him, never the reviewers' notes.
+        context = {"reason": booking.reject_reason} if told_reason else None
+        notify([booking.donor], tell or action, booking=booking, context=context)
 
     # `now`: the door's clock (the scan's time), so that the session's times and the door's
     # decisions agree and tests can move time.
@@ -196,8 +200,7 @@ class BookingFlow(flow.Flow):
         booking = booking_services.set_status(
             booking_of(activation), Status.IN_PROGRESS, checked_in_at=now or timezone.now()
         )
-        activation.task.data = {**(activation.task.data or {}), "actor": getattr(actor, "pk", None)}
-        audit.record("booking.checked_in", actor=actor, obj=booking)
+        audit.record("booking.checked_in", actor=actor, obj=booking)  # who: the audit, not the task page
         announce_room_state(booking.room_id)
 
     def do_check_out(
@@ -206,11 +209,7 @@ class BookingFlow(flow.Flow):
         booking = booking_services.set_status(
             booking_of(activation), Status.COMPLETED, checked_out_at=now or timezone.now()
         )
-        activation.task.data = {
-            **(activation.task.data or {}),
-            "actor": getattr(actor, "pk", None),
-            "closed_by_staff": closed_by_staff,
-        }
+        activation.task.data = {**(activation.task.data or {}), "closed_by_staff": closed_by_staff}
         audit.record("booking.completed", actor=actor, obj=booking, data={"closed_by_staff": closed_by_staff})
         # The donor and the staff who collect the sample: one notify call, one delivery message.
         notify([booking.donor, *holders("bookings.manage_bookings")], "booking.completed", booking=booking)

@@ -10,7 +10,15 @@ class ReviewForm(forms.Form):
     decision = forms.ChoiceField(
         label=_("Decision"), choices=[("approved", _("Approve")), ("rejected", _("Reject"))], widget=forms.RadioSelect
     )
-    comment = forms.CharField(label=_("Comment or reason"), required=False, max_length=500, widget=forms.Textarea)
+    reason = forms.CharField(
+        label=_("Reason told to the donor (when rejecting)"), required=False, max_length=500, widget=forms.Textarea
+    )
+    comment = forms.CharField(
+        label=_("Note for staff only (never shown to the donor or room managers)"),
+        required=False,
+        max_length=500,
+        widget=forms.Textarea,
+    )
     room = forms.TypedChoiceField(label=_("Move to room"), required=False, coerce=int, empty_value=None)
 
     def __init__(self, *args, room_choices: list[tuple[int, str]] | None = None, **kwargs) -> None:
@@ -24,6 +32,6 @@ class ReviewForm(forms.Form):
 
     def clean(self):
         data = super().clean() or {}
-        if data.get("decision") == "rejected" and not data.get("comment"):
-            self.add_error("comment", _("Give a reason to reject."))
+        if data.get("decision") == "rejected" and not (data.get("reason") or "").strip():
+            self.add_error("reason", _("Give the reason the donor will be told."))
         return data

@@ -43,29 +43,43 @@ def tasks_for(user: User) -> QuerySet[Task]:
 
 
 def record_review_decision(
-    activation: Any, *, kind: str, decision: str, comment: str, room_id: int | None, actor: User
+    activation: Any,
+    *,
+    kind: str,
+    decision: str,
+    comment: str,
+    room_id: int | None,
+    actor: User,
+    reason: str = "",
 ) -> Booking:
     """Write a review's outcome on the booking and the task (under the process lock); the
-    steps it sets off read the booking from the activation's process."""
+    steps it sets off read the booking from the activation's process. The task keeps the
+    decision only: its pages are open to both kinds of reviewer, and `comment` is staff-only."""
     booking = booking_of_process(activation.process)
     activation.process.booking = booking
     old_room = booking.room_id
-    booking_services.apply_review(booking, kind=kind, decision=decision, comment=comment, room_id=room_id)
-    activation.task.data = {**(activation.task.data or {}), "decision": decision, "comment": comment}
+    booking_services.apply_review(
+        booking, kind=kind, decision=decision, comment=comment, reason=reason, room_id=room_id
+    )
+    activation.task.data = {**(activation.task.data or {}), "decision": decision}
     audit.record(
         f"booking.{kind}_review",
         actor=actor,
         obj=booking,
         outcome="success",
         reason=comment,
-        data={"decision": decision, "moved_from_room": old_room if booking.room_id != old_room else None},
+        data={
+            "decision": decision,
+            "reason": reason if decision == "rejected" else "",
+            "moved_from_room": old_room if booking.room_id != old_room else None,
+        },
     )
     notify([booking.donor], "booking.reviewed", booking=booking, context={"review": kind, "decision": decision})
     return booking
 
 
 def complete_review(
-    *, task_id: int, user: User, decision: str, comment: str = "", room_id: int | None = None
+    *, task_id: int, user: User, decision: str, comment: str = "", reason: str = "", room_id: int | None = None
 ) -> Booking:
     """Approve or reject a review task from code (the API). Viewflow does not check transition
     permissions here, so this does, through the task's own permission: not permitted →
@@ -93,7 +107,7 @@ def complete_review(
                 raise TaskDone()
             activation.start(None)
             record_review_decision(
-                activation, kind=kind, decision=decision, comment=comment, room_id=room_id, actor=user
+                activation, kind=kind, decision=decision, comment=comment, reason=reason, room_id=room_id, actor=user
             )
             activation.execute()
     except TransitionNotAllowed:

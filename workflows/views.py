@@ -85,6 +85,7 @@ class ReviewTaskView(TaskSuccessUrlMixin, generic.FormView):
                 kind=self.kind,
                 decision=form.cleaned_data["decision"],
                 comment=form.cleaned_data.get("comment") or "",
+                reason=form.cleaned_data.get("reason") or "",
                 room_id=form.cleaned_data.get("room"),
                 actor=self.reviewer,
             )

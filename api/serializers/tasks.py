@@ -27,7 +27,10 @@ class ApproveSerializer(serializers.Serializer):
 
 
 class RejectSerializer(serializers.Serializer):
-    reason = serializers.CharField(max_length=500)
+    reason = serializers.CharField(max_length=500, help_text="what the donor is told")
+    comment = serializers.CharField(
+        required=False, allow_blank=True, max_length=500, default="", help_text="staff-only note"
+    )
 
 
 class CancelSerializer(serializers.Serializer):

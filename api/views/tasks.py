@@ -66,6 +66,10 @@ class RejectTaskView(APIView):
         body = s.RejectSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         booking = reviews.complete_review(
-            task_id=pk, user=request.user, decision="rejected", comment=body.validated_data["reason"]
+            task_id=pk,
+            user=request.user,
+            decision="rejected",
+            reason=body.validated_data["reason"],
+            comment=body.validated_data["comment"],
         )
         return Response({"booking": booking_data(request.user, booking)})

@@ -62,8 +62,11 @@ class Booking(models.Model):  # type: ignore[django-manager-missing]
     status = models.CharField(max_length=12, choices=Status.choices, default=Status.PENDING)
     staff_review = models.CharField(max_length=10, choices=Review.choices, default=Review.PENDING)
     room_review = models.CharField(max_length=10, choices=Review.choices, default=Review.PENDING)
+    # The reviewers' notes: staff-only, never shown to the donor or to room managers.
     staff_comment = models.CharField(max_length=500, blank=True)
     room_comment = models.CharField(max_length=500, blank=True)
+    # Why the booking was rejected, as the reviewer wrote it for the donor (he is told this).
+    reject_reason = models.CharField(max_length=500, blank=True)
     payment = models.CharField(max_length=12, choices=Payment.choices, default=Payment.NOT_REQUIRED)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"

@@ -204,14 +204,22 @@ class PaymentRequired(Conflict):
 
 
 def apply_review(
-    booking: Booking, *, kind: str, decision: str, comment: str = "", room_id: int | None = None
+    booking: Booking, *, kind: str, decision: str, comment: str = "", reason: str = "", room_id: int | None = None
 ) -> Booking:
-    """Record one review's decision on the booking (called under the process lock).
+    """Record one review's decision on the booking (called under the process lock): `comment` is
+    the reviewer's staff-only note, `reason` (a rejection's) what the donor is told.
 
     The room manager may approve with another room free in the same slot: the booking moves
     under the same no-overlap guarantees. Staff cannot approve before a required payment."""
     if decision not in (Review.APPROVED, Review.REJECTED):
         raise Invalid(_("The decision must be approved or rejected."))
+    if decision == Review.REJECTED:
+        if not reason.strip():
+            raise Invalid(
+                _("Give the reason the donor will be told."), fields={"reason": [_("This field is required.")]}
+            )
+        booking.reject_reason = reason.strip()[:500]
+        booking.save(update_fields=["reject_reason"])
     if kind == "staff":
         if decision == Review.APPROVED and booking.payment == Payment.PENDING:
             raise PaymentRequired()
@@ -231,6 +239,16 @@ def reset_reviews(booking: Booking) -> Booking:
     """A rescheduled booking is reviewed again from scratch."""
     booking.status = Status.PENDING
     booking.staff_review = booking.room_review = Review.PENDING
-    booking.staff_comment = booking.room_comment = ""
-    booking.save(update_fields=["status", "staff_review", "room_review", "staff_comment", "room_comment", "updated"])
+    booking.staff_comment = booking.room_comment = booking.reject_reason = ""
+    booking.save(
+        update_fields=[
+            "status",
+            "staff_review",
+            "room_review",
+            "staff_comment",
+            "room_comment",
+            "reject_reason",
+            "updated",
+        ]
+    )
     return booking

@@ -7,6 +7,7 @@ from viewflow.workflow.status import STATUS
 
 from clinic.audit.models import AuditEvent
 from clinic.bookings.models import Booking
+from clinic.notifications.models import Notification
 from tests import factories as f
 from tests.workflows.helpers import armed_timers, assert_finished, clock_at, fire_timers, open_tasks, task_id
 from workflows import sessions
@@ -91,6 +92,27 @@ def test_reject_needs_a_reason(people, booking, client_for):
     assert response.status_code == 400
     booking.refresh_from_db()
     assert booking.staff_review == "pending"
+
+
+def test_the_donor_is_told_the_reason_and_the_staff_note_stays_with_staff(people, booking, client_for):
+    note = "Alice Wang 13800000001: HBsAg positive"
+    response = client_for(people.sam).post(
+        f"/api/tasks/{task_id(booking, 'staff_review')}/reject/",
+        {"reason": "Please see the clinic's doctor before booking again.", "comment": note},
+        format="json",
+    )
+    assert response.status_code == 200, response.content
+    assert note not in response.content.decode()
+    booking.refresh_from_db()
+    assert (booking.status, booking.staff_comment) == ("rejected", note)
+    assert booking.reject_reason == "Please see the clinic's doctor before booking again."
+    told = Notification.objects.get(recipient=people.alice, kind="booking.rejected")
+    assert "see the clinic's doctor" in told.body and "HBsAg" not in told.body + str(told.data)
+    for persona in (people.alice, people.rita):
+        answer = client_for(persona).get(f"/api/bookings/{booking.pk}/").content.decode()
+        assert "HBsAg" not in answer
+    notes = Notification.objects.filter(body__contains="HBsAg") | Notification.objects.filter(data__icontains="HBsAg")
+    assert not notes.exists()
 
 
 def test_the_room_manager_may_move_the_booking_to_another_free_room(people, rooms, booking, client_for):

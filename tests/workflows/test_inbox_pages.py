@@ -12,6 +12,8 @@ from viewflow.workflow.models import Task
 from viewflow.workflow.status import STATUS
 
 from clinic.audit.models import AuditEvent
+from clinic.notifications.models import Notification
+from clinic.rooms.models import RelayModule
 from tests import factories as f
 from tests.workflows.helpers import assert_finished, open_tasks
 from workflows import bookings, reviews
@@ -185,10 +187,10 @@ def test_a_reviewer_approves_from_the_task_form(people, booking, client):
     assert (event.actor, event.data["decision"], event.reason) == (people.sam, "approved", "fine")
     assert sorted(t.flow_task.name for t in open_tasks(booking)) == ["join", "room_review"]
     # The done task cannot be done again, from the page or the API.
-    assert client.post(execute, {"decision": "rejected", "comment": "again"}).status_code == 403
+    assert client.post(execute, {"decision": "rejected", "reason": "again"}).status_code == 403
     with pytest.raises(TaskDone):
         reviews.complete_review(
-            task_id=the_task(booking, "staff_review").pk, user=people.sam, decision="rejected", comment="x"
+            task_id=the_task(booking, "staff_review").pk, user=people.sam, decision="rejected", reason="x"
         )
 
     # The room manager approves from his page too: the booking is approved, check-in waits.
@@ -213,26 +215,78 @@ def test_the_room_manager_moves_the_booking_from_the_task_form(people, rooms, bo
     assert event.data["moved_from_room"] == rooms[0].pk
 
 
-def test_rejecting_from_the_task_form_needs_a_reason(people, booking, client):
+def test_rejecting_from_the_task_form_needs_the_reason_the_donor_is_told(people, booking, client):
     client.force_login(people.sam)
     client.post(task_url(booking, "staff_review", "assign"))
     execute = task_url(booking, "staff_review", "execute")
-    response = client.post(execute, {"decision": "rejected", "comment": ""})
+    response = client.post(execute, {"decision": "rejected", "reason": "", "comment": "a note is not a reason"})
     assert response.status_code == 200
-    assert "comment" in response.context["form"].errors
+    assert "reason" in response.context["form"].errors
     booking.refresh_from_db()
     assert (booking.status, booking.staff_review) == ("pending", "pending")
     [task] = [t for t in open_tasks(booking) if t.flow_task == BookingFlow.staff_review]
     assert (task.status, task.owner) == (STATUS.ASSIGNED, people.sam)
     assert not AuditEvent.objects.filter(action="booking.staff_review").exists()
 
-    response = client.post(execute, {"decision": "rejected", "comment": "deferred: recent illness"})
+    note = f"deferred: recent illness, Alice Wang {ALICE_PHONE}"
+    response = client.post(
+        execute, {"decision": "rejected", "reason": "Please book again in a month.", "comment": note}
+    )
     assert response.status_code == 302
     booking.refresh_from_db()
     assert (booking.status, booking.staff_review, booking.room_review) == ("rejected", "rejected", "cancelled")
-    assert booking.staff_comment == "deferred: recent illness"
+    assert (booking.staff_comment, booking.reject_reason) == (note, "Please book again in a month.")
     assert_finished(booking)
     assert AuditEvent.objects.filter(action="booking.rejected", object_id=str(booking.pk)).count() == 1
+    # The donor is told the reason written for him, never the note.
+    told = Notification.objects.get(recipient=people.alice, kind="booking.rejected")
+    assert "Please book again in a month." in told.body and "illness" not in told.body
+    assert "illness" not in str(told.data)
+
+    # Nothing of the note, nor the donor's identity, reaches the room manager's pages of this
+    # booking (nor a user id), and a donor sees none of them.
+    process_pk = booking.processes.get().pk
+    pages = [
+        reverse("booking:process_detail", args=[process_pk]),
+        task_url(booking, "staff_review", "detail"),
+        task_url(booking, "room_review", "detail"),
+        *[
+            reverse(f"booking:{t.flow_task.name}:index", args=[process_pk, t.pk]) + "detail/"
+            for t in Task.objects.filter(process_id=process_pk).exclude(flow_task_type__in=["START", "END"])
+            if hasattr(BookingFlow, t.flow_task.name)
+        ],
+    ]
+    client.force_login(people.rita)
+    for url in pages:
+        response = client.get(url)
+        assert response.status_code in (200, 403, 404), (url, response.status_code)
+        text = page_text(response)
+        assert "illness" not in text and ALICE_PHONE not in text and "Alice Wang" not in text, url
+    client.force_login(people.alice)
+    for url in pages:
+        assert client.get(url).status_code in (302, 403, 404), url
+
+
+def test_no_user_id_is_on_the_door_steps_task_pages(people, rooms, client, settings):
+    """The check-in and check-out tasks keep no user id: a room manager opens their pages."""
+    from tests.doors.helpers import approved_booking, current_slot, open_all_day
+    from workflows import doors
+
+    settings.DOOR_LOCK_ADAPTER = "tests.doubles.FakeLock"
+    settings.DOOR_REPEAT_SECONDS = 0
+    relay = RelayModule.objects.create(host="127.0.0.1", port=1502, unit=1)
+    room = f.room("Room D", coil=4, relay=relay)
+    open_all_day(room)
+    booking = approved_booking(people, room, current_slot())
+    doors.scan(user=people.alice, door=room.door_token)
+    doors.scan(user=people.alice, door=room.door_token)
+    process = booking.processes.get()
+    client.force_login(people.rita)
+    for name in ("check_in", "check_out"):
+        task = Task.objects.get(process=process, flow_task=getattr(BookingFlow, name))
+        assert "actor" not in (task.data or {})
+        text = page_text(client.get(task_url(booking, name, "detail")))
+        assert f"'actor': {people.alice.pk}" not in text and f'"actor": {people.alice.pk}' not in text
 
 
 def test_opening_the_task_page_does_not_block_the_api(people, booking, client, client_for):

@@ -139,7 +139,7 @@ def test_a_staff_approval_racing_a_room_rejection_always_ends_rejected(people, b
         staff, room = race(
             lambda: reviews.complete_review(task_id=staff_tid, user=people.sam, decision="approved"),
             lambda: reviews.complete_review(
-                task_id=room_tid, user=people.rita, decision="rejected", comment="room out of order"
+                task_id=room_tid, user=people.rita, decision="rejected", reason="room out of order"
             ),
         )
         # The rejection always lands; the approval either landed first or found its task
