@@ -16,9 +16,9 @@ from channels.security.websocket import OriginValidator
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
 from django.urls import path
-from rest_framework.authtoken.models import Token
 
 from api.consumers import NotificationConsumer
+from clinic.accounts.authentication import user_of_token
 
 websocket_urlpatterns: list = [
     path("ws/notifications/", NotificationConsumer.as_asgi()),
@@ -27,8 +27,8 @@ websocket_urlpatterns: list = [
 
 @database_sync_to_async
 def token_user(key: str) -> Any:
-    token = Token.objects.select_related("user").filter(key=key).first()
-    return token.user if token is not None and token.user.is_active else None
+    found = user_of_token(key)
+    return found[0] if found is not None else None
 
 
 def _origin(scope: dict) -> str | None:

@@ -143,8 +143,9 @@ def review_task_ids(booking_ids: Sequence[int], name: str) -> list[int]:
 
 
 def api_client(user):
-    from rest_framework.authtoken.models import Token
     from rest_framework.test import APIClient
+
+    from clinic.accounts.models import AccessToken as Token
 
     token, _ = Token.objects.get_or_create(user=user)
     client = APIClient()

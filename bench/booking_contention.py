@@ -101,8 +101,9 @@ def free_connections(margin: int = 10) -> tuple[int, int, int]:
 def race(room, start, donors, pool: int) -> tuple[Counter, float]:
     """Everyone POSTs the same room and start at once; at most `pool` hold a connection."""
     from django.db import connection
-    from rest_framework.authtoken.models import Token
     from rest_framework.test import APIClient
+
+    from clinic.accounts.models import AccessToken as Token
 
     clients = []
     for donor in donors:

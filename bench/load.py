@@ -417,7 +417,7 @@ def make_users(prefix: str, count: int, group: str, *, client: bool) -> list[Any
 
 
 def tokens_for(users: list[Any]) -> list[str]:
-    from rest_framework.authtoken.models import Token
+    from clinic.accounts.models import AccessToken as Token
 
     rows = Token.objects.bulk_create([Token(user=u, key=Token.generate_key()) for u in users])
     return [row.key for row in rows]

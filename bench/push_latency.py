@@ -72,8 +72,8 @@ def make_world(n: int) -> tuple[dict[str, str], list[tuple[int, str]]]:
     from django.contrib.auth.models import Group
     from django.db import transaction
     from django.utils import timezone
-    from rest_framework.authtoken.models import Token
 
+    from clinic.accounts.models import AccessToken as Token
     from clinic.accounts.models import DonorProfile, User
     from clinic.notifications import services
     from clinic.notifications.models import Notification

@@ -227,8 +227,8 @@ class Clinic:
 
     def __init__(self, boards: list, count: int) -> None:
         from django.contrib.auth.models import Group
-        from rest_framework.authtoken.models import Token
 
+        from clinic.accounts.models import AccessToken as Token
         from clinic.accounts.models import DonorProfile, User
         from clinic.rooms.models import Opening, RelayModule, Room
 

@@ -53,8 +53,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def report(figures: dict) -> None:
-    from rest_framework.authtoken.models import Token
-
+    from clinic.accounts.models import AccessToken as Token
     from clinic.notifications.models import Notification
 
     print()

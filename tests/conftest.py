@@ -83,8 +83,9 @@ def people(db) -> Personas:
 def client_for():
     """An API client authenticated by token as the given user (None: anonymous)."""
 
-    from rest_framework.authtoken.models import Token
     from rest_framework.test import APIClient
+
+    from clinic.accounts.models import AccessToken as Token
 
     def make(user=None) -> APIClient:
         client = APIClient()

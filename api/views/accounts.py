@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from django.contrib.auth import authenticate, logout
+from django.contrib.auth import authenticate, logout, update_session_auth_hash
 from django.utils.translation import gettext
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
-from rest_framework.authtoken.models import Token
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -14,6 +13,7 @@ from rest_framework.views import APIView
 from api.permissions import Allow
 from api.serializers import accounts as s
 from clinic.accounts import policy, services
+from clinic.accounts.models import AccessToken
 from clinic.audit import services as audit
 from clinic.audit.models import AuditEvent
 from clinic.errors import Invalid
@@ -28,7 +28,7 @@ class RegisterView(APIView):
         body = s.RegisterSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         user = services.register(**body.validated_data)
-        token = Token.objects.create(user=user)
+        token = AccessToken.objects.create(user=user)
         return Response(s.account_data(user) | {"token": token.key}, status=status.HTTP_201_CREATED)
 
 
@@ -61,7 +61,7 @@ class TokenView(APIView):
                 reason="bad credentials",
             )
             raise Invalid(gettext("Wrong username or password."), code="bad_credentials")
-        token, _ = Token.objects.get_or_create(user=user)
+        token = AccessToken.objects.create(user=user)  # each login its own
         audit.record("auth.login", actor=user, obj=user, data={"method": "token"})
         return Response({"token": token.key})
 
@@ -69,7 +69,8 @@ class TokenView(APIView):
 class LogoutView(APIView):
     @extend_schema(request=None, responses={204: None})
     def post(self, request):
-        Token.objects.filter(user=request.user).delete()
+        if isinstance(request.auth, AccessToken):
+            request.auth.delete()  # this login's token; the user's other logins go on
         audit.record("auth.logout", actor=request.user, obj=request.user)
         logout(request._request)
         return Response(status=status.HTTP_204_NO_CONTENT)
@@ -86,7 +87,12 @@ class MeView(APIView):
     def patch(self, request):
         body = s.MeUpdateSerializer(data=request.data)
         body.is_valid(raise_exception=True)
+        # A new password ends the user's other tokens and sessions, not the one asking.
+        if isinstance(request.auth, AccessToken):
+            request.user.keep_token = request.auth.key
         user = services.update_profile(request.user, dict(body.validated_data))
+        if "password" in body.validated_data and not isinstance(request.auth, AccessToken):
+            update_session_auth_hash(request._request, user)
         return Response(s.me_data(user))
 
 

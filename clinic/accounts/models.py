@@ -1,4 +1,4 @@
-"""Users, donor profiles and the login failure counter."""
+"""Users, donor profiles, API tokens and the login attempt counter."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import secrets
 
 from django.contrib.auth.models import AbstractUser
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 # No 0/O, 1/I/L: codes are read aloud and typed by room managers.
@@ -25,6 +26,15 @@ class User(AbstractUser):
             ("manage_roles", "Can assign permissions to roles"),
         ]
 
+    def save(self, *args, **kwargs) -> None:
+        """A new password (the API, a password reset, the admin) ends every API token of the user
+        but the one the change came with (`keep_token`, set by the caller); his other sessions
+        end by themselves (Django's session hash no longer matches)."""
+        password_changed = getattr(self, "_password", None) is not None and self.pk is not None
+        super().save(*args, **kwargs)
+        if password_changed:
+            AccessToken.objects.filter(user=self).exclude(key=getattr(self, "keep_token", "") or "").delete()
+
     @property
     def roles(self) -> list[str]:
         return sorted(group.name for group in self.groups.all())
@@ -33,6 +43,29 @@ class User(AbstractUser):
     def donor_code(self) -> str | None:
         profile = getattr(self, "donor_profile", None)
         return profile.donor_code if profile else None
+
+
+class AccessToken(models.Model):
+    """One login's API token: each login issues its own, so that a logout or a new password ends
+    the ones it should and no other. Unused for TOKEN_IDLE_DAYS it stops working; its last use is
+    recorded at most hourly (clinic.accounts.authentication)."""
+
+    key = models.CharField(max_length=40, primary_key=True)
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="access_tokens")
+    created = models.DateTimeField(auto_now_add=True)
+    last_used = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"token of user {self.user_id} from {self.created:%Y-%m-%d}"
+
+    def save(self, *args, **kwargs) -> None:
+        if not self.key:
+            self.key = self.generate_key()
+        super().save(*args, **kwargs)
+
+    @staticmethod
+    def generate_key() -> str:
+        return secrets.token_hex(20)
 
 
 class DonorProfile(models.Model):

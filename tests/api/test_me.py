@@ -55,3 +55,53 @@ def test_anonymous_gets_401(anon, db):
     response = anon.get("/api/me/")
     assert response.status_code == 401
     assert response.json()["code"] == "not_authenticated"
+
+
+def test_a_new_password_ends_every_other_token_and_session_but_not_the_asking_one(people):
+    from django.test import Client
+    from rest_framework.test import APIClient
+
+    from clinic.accounts.models import AccessToken
+
+    phone, tablet = APIClient(), APIClient()
+    for client in (phone, tablet):
+        key = client.post("/api/auth/token/", {"username": "alice", "password": PASSWORD}, format="json").json()[
+            "token"
+        ]
+        client.credentials(HTTP_AUTHORIZATION=f"Token {key}")
+    browser = Client()
+    assert browser.post("/login/", {"username": "alice", "password": PASSWORD}).status_code == 302
+    assert browser.get("/api/me/").status_code == 200
+
+    changed = phone.patch("/api/me/", {"password": "Another-pass-2026", "current_password": PASSWORD}, format="json")
+    assert changed.status_code == 200, changed.content
+    assert phone.get("/api/me/").status_code == 200
+    assert tablet.get("/api/me/").status_code == 401
+    assert browser.get("/api/me/").status_code in (401, 403)
+    assert AccessToken.objects.filter(user=people.alice).count() == 1
+
+
+def test_a_new_password_set_in_a_session_keeps_that_session_and_ends_the_tokens(people):
+    from django.test import Client
+    from rest_framework.test import APIClient
+
+    app = APIClient()
+    key = app.post("/api/auth/token/", {"username": "alice", "password": PASSWORD}, format="json").json()["token"]
+    app.credentials(HTTP_AUTHORIZATION=f"Token {key}")
+    browser = Client(enforce_csrf_checks=False)
+    browser.post("/login/", {"username": "alice", "password": PASSWORD})
+    response = browser.patch(
+        "/api/me/", {"password": "Another-pass-2026", "current_password": PASSWORD}, content_type="application/json"
+    )
+    assert response.status_code == 200, response.content
+    assert browser.get("/api/me/").status_code == 200
+    assert app.get("/api/me/").status_code == 401
+
+
+def test_a_password_set_elsewhere_ends_every_token(people, client_for):
+    """A password reset or the admin's password form: no login asked for it, none is kept."""
+    client = client_for(people.alice)
+    assert client.get("/api/me/").status_code == 200
+    people.alice.set_password("Reset-by-staff-2026")
+    people.alice.save()
+    assert client.get("/api/me/").status_code == 401

@@ -1,5 +1,4 @@
-from rest_framework.authtoken.models import Token
-
+from clinic.accounts.models import AccessToken as Token
 from clinic.audit.models import AuditEvent
 from tests.factories import PASSWORD
 
@@ -73,3 +72,43 @@ def test_an_inactive_account_cannot_log_in(people, anon):
     people.alice.is_active = False
     people.alice.save()
     assert login(anon, "alice", PASSWORD).status_code == 400
+
+
+def test_each_login_issues_its_own_token_and_both_work(people, anon):
+    first, second = login(anon, "alice", PASSWORD).json()["token"], login(anon, "alice", PASSWORD).json()["token"]
+    assert first != second
+    assert set(Token.objects.filter(user=people.alice).values_list("key", flat=True)) == {first, second}
+    for key in (first, second):
+        anon.credentials(HTTP_AUTHORIZATION=f"Token {key}")
+        assert anon.get("/api/me/").status_code == 200
+
+
+def test_a_token_unused_for_token_idle_days_stops_working(people, anon, settings):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    key = login(anon, "alice", PASSWORD).json()["token"]
+    anon.credentials(HTTP_AUTHORIZATION=f"Token {key}")
+    Token.objects.filter(pk=key).update(last_used=timezone.now() - timedelta(days=settings.TOKEN_IDLE_DAYS, minutes=1))
+    response = anon.get("/api/me/")
+    assert response.status_code == 401
+    assert "expired" in response.json()["detail"]
+    assert not Token.objects.filter(pk=key).exists()
+
+
+def test_the_last_use_is_written_at_most_hourly(people, anon):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    key = login(anon, "alice", PASSWORD).json()["token"]
+    anon.credentials(HTTP_AUTHORIZATION=f"Token {key}")
+    recent = timezone.now() - timedelta(minutes=59)
+    Token.objects.filter(pk=key).update(last_used=recent)
+    assert anon.get("/api/me/").status_code == 200
+    assert Token.objects.get(pk=key).last_used == recent  # no write
+    old = timezone.now() - timedelta(hours=2)
+    Token.objects.filter(pk=key).update(last_used=old)
+    assert anon.get("/api/me/").status_code == 200
+    assert Token.objects.get(pk=key).last_used > old + timedelta(hours=1)

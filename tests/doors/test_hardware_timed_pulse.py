@@ -12,8 +12,8 @@ import subprocess
 
 import pytest
 from django.conf import settings
-from rest_framework.authtoken.models import Token
 
+from clinic.accounts.models import AccessToken as Token
 from clinic.audit.models import AuditEvent
 from clinic.rooms.models import RelayModule
 from hardware.protocol import FLASH_ON_BASE

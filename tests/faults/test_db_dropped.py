@@ -17,10 +17,10 @@ import psycopg
 import pytest
 from django.conf import settings
 from django.db import connection
-from rest_framework.authtoken.models import Token
 from viewflow.workflow.models import Task
 from viewflow.workflow.status import STATUS
 
+from clinic.accounts.models import AccessToken as Token
 from clinic.audit.models import AuditEvent
 from clinic.bookings.models import Booking
 from clinic.notifications.models import Notification

@@ -16,8 +16,8 @@ from collections import Counter
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from rest_framework.authtoken.models import Token
 
+from clinic.accounts.models import AccessToken as Token
 from clinic.bookings.models import Booking
 from clinic.celery import app
 from clinic.notifications import services

@@ -13,10 +13,10 @@ from collections.abc import Callable
 from contextlib import ExitStack
 
 import pytest
-from rest_framework.authtoken.models import Token
 from websockets.exceptions import InvalidStatus
 from websockets.sync.client import ClientConnection, connect
 
+from clinic.accounts.models import AccessToken as Token
 from clinic.celery import app
 from clinic.notifications.models import Notification
 from tests import factories as f

@@ -8,8 +8,8 @@ import json
 import pytest
 from asgiref.sync import async_to_sync, sync_to_async
 from django.test import Client
-from rest_framework.authtoken.models import Token
 
+from clinic.accounts.models import AccessToken as Token
 from clinic.asgi import application
 from clinic.notifications import services
 from clinic.notifications.models import Notification

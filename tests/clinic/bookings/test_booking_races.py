@@ -13,9 +13,9 @@ from datetime import timedelta
 
 import pytest
 from django.db import IntegrityError, connection, transaction
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
+from clinic.accounts.models import AccessToken as Token
 from clinic.bookings.models import ACTIVE_STATUSES, Booking
 from clinic.bookings.services import ArrivalGap, SlotTaken
 from tests import factories as f
