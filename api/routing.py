@@ -12,13 +12,13 @@ from urllib.parse import parse_qs, urlparse
 from channels.auth import AuthMiddlewareStack
 from channels.db import database_sync_to_async
 from channels.routing import URLRouter
-from channels.security.websocket import OriginValidator
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
 from django.urls import path
 
 from api.consumers import NotificationConsumer
 from clinic.accounts.authentication import user_of_token
+from clinic.accounts.services import redeem_socket_ticket
 
 websocket_urlpatterns: list = [
     path("ws/notifications/", NotificationConsumer.as_asgi()),
@@ -26,8 +26,11 @@ websocket_urlpatterns: list = [
 
 
 @database_sync_to_async
-def token_user(key: str) -> Any:
-    found = user_of_token(key)
+def credential_user(query: dict[str, list[str]]) -> Any:
+    """The user of `?ticket=` (single use) or `?token=` (kept for existing apps), or None."""
+    if query.get("ticket"):
+        return redeem_socket_ticket(query["ticket"][0])
+    found = user_of_token(query["token"][0]) if query.get("token") else None
     return found[0] if found is not None else None
 
 
@@ -38,14 +41,27 @@ def _origin(scope: dict) -> str | None:
     return None
 
 
+def _origin_of(url: str) -> tuple[str, str, int] | None:
+    try:
+        parts = urlparse(url)
+        port = parts.port or {"http": 80, "https": 443}.get(parts.scheme)
+    except ValueError:
+        return None
+    if parts.scheme not in ("http", "https") or not parts.hostname or port is None:
+        return None
+    return parts.scheme, parts.hostname.lower(), port
+
+
 def allowed_origin(origin: str) -> bool:
-    # Channels' matching rules, against ALLOWED_HOSTS as they are now (tests override them).
-    return OriginValidator(None, settings.ALLOWED_HOSTS).valid_origin(urlparse(origin))
+    """Only the site's own origin, exactly: scheme, host and port of SITE_URL."""
+    theirs = _origin_of(origin)
+    return theirs is not None and theirs == _origin_of(settings.SITE_URL)
 
 
 class SocketGate:
-    """Refuses a socket from a foreign Origin, or without Origin and without a valid token;
-    a `?token=` authenticates the socket (an invalid one leaves it anonymous)."""
+    """Refuses a socket from a foreign Origin, or without Origin and without a valid ticket or
+    token; a `?ticket=` or `?token=` authenticates the socket (an invalid one leaves it
+    anonymous)."""
 
     def __init__(self, application: Any) -> None:
         self.application = application
@@ -54,11 +70,12 @@ class SocketGate:
         origin = _origin(scope)
         if origin is not None and not allowed_origin(origin):
             return await refuse(receive, send)
-        key = parse_qs(scope.get("query_string", b"").decode("latin1")).get("token", [""])[0]
-        user = await token_user(key) if key else None
+        query = parse_qs(scope.get("query_string", b"").decode("latin1"))
+        credential = bool(query.get("ticket") or query.get("token"))
+        user = await credential_user(query) if credential else None
         if origin is None and user is None:
             return await refuse(receive, send)
-        if key:
+        if credential:
             scope = {**scope, "user": user or AnonymousUser()}
         return await self.application(scope, receive, send)
 

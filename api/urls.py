@@ -12,6 +12,7 @@ urlpatterns = [
     path("auth/register/", accounts.RegisterView.as_view(), name="register"),
     path("auth/token/", accounts.TokenView.as_view(), name="token"),
     path("auth/logout/", accounts.LogoutView.as_view(), name="logout"),
+    path("ws-ticket/", accounts.SocketTicketView.as_view(), name="ws-ticket"),
     path("me/", accounts.MeView.as_view(), name="me"),
     path("users/", accounts.UsersView.as_view(), name="users"),
     path("roles/", roles.RolesView.as_view(), name="roles"),

@@ -7,7 +7,7 @@ import logging
 from celery import shared_task
 from viewflow.workflow.timers import fire_due_timers
 
-from clinic.accounts.services import purge_expired_login_locks
+from clinic.accounts.services import purge_expired_login_locks, purge_socket_tickets
 from clinic.notifications import services as notifications
 from clinic.outreach.services import push_due_promotions
 from clinic.payments.services import close_unpaid_orders
@@ -27,6 +27,7 @@ def sweep() -> dict[str, int]:
         "overstays": len(sessions.flag_overstays()),
         "doors_held_open": len(doors.watch_doors()),
         "login_locks_purged": purge_expired_login_locks(),
+        "socket_tickets_purged": purge_socket_tickets(),
         "payment_orders_closed": close_unpaid_orders(),
         "promotions_pushed": push_due_promotions(),
         **notifications.sweep(),

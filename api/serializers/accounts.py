@@ -86,3 +86,8 @@ def me_data(user) -> dict:
         # A client always sees his own identity; others need view_donor_identity.
         data |= {"real_name": profile.real_name, "id_number": profile.id_number}
     return data
+
+
+class SocketTicketSerializer(serializers.Serializer):
+    ticket = serializers.CharField()
+    expires_in = serializers.IntegerField(help_text="seconds")

@@ -76,6 +76,19 @@ class LogoutView(APIView):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
+class SocketTicketView(APIView):
+    """A single-use ticket for opening the notification socket (`?ticket=`), valid 60 s."""
+
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(request=None, responses={201: s.SocketTicketSerializer})
+    def post(self, request):
+        ticket = services.issue_socket_ticket(request.user)
+        return Response(
+            {"ticket": ticket.key, "expires_in": services.SOCKET_TICKET_SECONDS}, status=status.HTTP_201_CREATED
+        )
+
+
 class MeView(APIView):
     permission_classes = [IsAuthenticated]
 

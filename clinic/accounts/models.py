@@ -68,6 +68,18 @@ class AccessToken(models.Model):
         return secrets.token_hex(20)
 
 
+class SocketTicket(models.Model):
+    """A single-use credential for opening the notification socket (`?ticket=`), valid
+    SOCKET_TICKET_SECONDS: no lasting credential in a URL, where access logs keep it."""
+
+    key = models.CharField(max_length=64, primary_key=True)
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="+")
+    expires = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"socket ticket of user {self.user_id}"
+
+
 class DonorProfile(models.Model):
     """A client's identity. Name, phone and ID number need `bookings.view_donor_identity`."""
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
@@ -17,7 +18,7 @@ from django.utils.translation import gettext, ngettext
 
 from clinic import locking
 from clinic.accounts import roles
-from clinic.accounts.models import DonorProfile, LoginThrottle, User
+from clinic.accounts.models import DonorProfile, LoginThrottle, SocketTicket, User
 from clinic.accounts.validators import normalize_phone, valid_id_number
 from clinic.audit import services as audit
 from clinic.errors import Conflict, Invalid, Locked
@@ -339,4 +340,31 @@ def purge_expired_login_locks() -> int:
     window = now - timedelta(minutes=settings.LOGIN_LOCK_MINUTES)
     over = Q(locked_until__lte=now) | Q(locked_until__isnull=True, updated__lte=window)
     deleted, _ = LoginThrottle.objects.filter(over).exclude(succeeded_at__gt=known).delete()
+    return deleted
+
+
+# --- socket tickets ------------------------------------------------------------------------
+
+SOCKET_TICKET_SECONDS = 60
+
+
+def issue_socket_ticket(user: User) -> SocketTicket:
+    """A single-use ticket for `?ticket=` on the notification socket, valid for a minute."""
+    return SocketTicket.objects.create(
+        key=secrets.token_urlsafe(32), user=user, expires=timezone.now() + timedelta(seconds=SOCKET_TICKET_SECONDS)
+    )
+
+
+def redeem_socket_ticket(key: str) -> User | None:
+    """The ticket's active user, once: the ticket is gone after this call, used or expired."""
+    ticket = SocketTicket.objects.select_related("user").filter(key=key[:64]).first()
+    if ticket is None or not SocketTicket.objects.filter(pk=ticket.pk).delete()[0]:
+        return None  # unknown, or redeemed by a concurrent call first
+    if ticket.expires <= timezone.now() or not ticket.user.is_active:
+        return None
+    return ticket.user
+
+
+def purge_socket_tickets() -> int:
+    deleted, _ = SocketTicket.objects.filter(expires__lte=timezone.now()).delete()
     return deleted

@@ -71,9 +71,10 @@ class Stack:
 def stack(transactional_db, private_redis, tmp_path, settings):
     """A private Redis as broker and channel layer, a real Celery worker and a live uvicorn server
     on the test database; this process publishes to the same broker."""
-    env = service_env(worker_db_url(), private_redis.url)
-    settings.CHANNEL_LAYERS = channel_layers(private_redis.url)
     port = free_port()
+    # The server's own origin: a browser socket's Origin must match it exactly.
+    env = service_env(worker_db_url(), private_redis.url) | {"SITE_URL": f"http://127.0.0.1:{port}"}
+    settings.CHANNEL_LAYERS = channel_layers(private_redis.url)
     worker = server = None
     with celery_broker(private_redis.url):
         try:

@@ -67,7 +67,19 @@ def test_a_browser_connects_with_its_session_from_an_allowed_origin(people, shar
     assert connect_result(headers=[GOOD_ORIGIN, session_cookie(people.alice)]) == (True, None)
 
 
-@pytest.mark.parametrize("origin", [b"http://evil.example", b"null", b"http://127.0.0.1.evil.example", b"not a url"])
+@pytest.mark.parametrize(
+    "origin",
+    [
+        b"http://evil.example",
+        b"null",
+        b"http://127.0.0.1.evil.example",
+        b"not a url",
+        b"http://127.0.0.1:8001",  # another port of the same host
+        b"https://127.0.0.1:8000",  # another scheme
+        b"http://127.0.0.1",  # port 80
+        b"http://localhost:8000",  # another name for it
+    ],
+)
 def test_a_foreign_origin_is_refused_even_with_a_valid_token(people, shared_redis_layer, origin):
     connected, _ = connect_result(f"{PATH}?token={token(people.alice)}", headers=[(b"origin", origin)])
     assert connected is False

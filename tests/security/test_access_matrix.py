@@ -44,6 +44,7 @@ API = [
         ALL.replace("200", "201"),
     ),
     ("post", "/api/auth/token/", {"username": "alice", "password": w.PASSWORD}, ALL),
+    ("post", "/api/ws-ticket/", None, "201 201 201 201 201 201 401"),
     ("post", "/api/auth/logout/", None, "204 204 204 204 204 204 401"),
     ("get", "/api/me/", None, "200 200 200 200 200 200 401"),
     ("patch", "/api/me/", {"email": "x@example.org"}, "200 200 200 200 200 200 401"),

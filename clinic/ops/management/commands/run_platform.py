@@ -29,6 +29,15 @@ def _answers(host: str, port: int) -> bool:
         return False
 
 
+def web_command(python: str, port: int) -> list[str]:
+    """The ASGI web server as `make run` starts it. No proxy stands in front of it, so it takes
+    no client address from X-Forwarded-For (uvicorn trusts it from 127.0.0.1 by default, and
+    every client of a local run comes from there)."""
+    return [python, "-m", "uvicorn", "clinic.asgi:application", "--host", "127.0.0.1", "--port", str(port)] + [
+        "--no-proxy-headers"
+    ]
+
+
 class Command(BaseCommand):
     help = "Run the whole platform locally (web, worker, beat, relay simulator, Redis if needed)."
 
@@ -63,9 +72,7 @@ class Command(BaseCommand):
                 "celery beat",
                 [python, "-m", "celery", "-A", "clinic", "beat", "-l", "info", "-s", str(var / "celerybeat-schedule")],
             )
-            self._start(
-                "web", [python, "-m", "uvicorn", "clinic.asgi:application", "--host", "127.0.0.1", "--port", str(port)]
-            )
+            self._start("web", web_command(python, port))
             self.stdout.write(
                 self.style.SUCCESS(
                     f"Platform running: {settings.SITE_URL}  (API docs: /api/docs/, health: /healthz). "
