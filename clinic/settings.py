@@ -241,6 +241,13 @@ STORAGES = {
 MEDIA_ROOT = VAR_DIR / "media"
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 
+# Request rates (api.throttles): registrations per client address, questions per logged-in
+# user and per address ("N/second|minute|hour|day").
+THROTTLE_RATES = {
+    "register": env.string("THROTTLE_REGISTER", "10/hour"),
+    "questions_user": env.string("THROTTLE_QUESTIONS_USER", "10/hour"),
+    "questions_address": env.string("THROTTLE_QUESTIONS_ADDRESS", "20/hour"),
+}
 # An API token unused this long stops working (each login has its own: clinic.accounts.models).
 TOKEN_IDLE_DAYS = env.integer("TOKEN_IDLE_DAYS", 30, minimum=1)
 

@@ -125,6 +125,18 @@ def _english_unless_zh(request):
     translation.deactivate()
 
 
+@pytest.fixture(autouse=True)
+def _generous_rates(request):
+    """Request rates (api.throttles) out of the way of tests that register or ask many times;
+    tests of the rates set their own (tests/api/test_register.py, test_consultations.py)."""
+    if not request.config.pluginmanager.hasplugin("django"):
+        yield
+        return
+    settings = request.getfixturevalue("settings")
+    settings.THROTTLE_RATES = {scope: "100000/hour" for scope in settings.THROTTLE_RATES}
+    yield
+
+
 @pytest.fixture(autouse=True, scope="session")
 def _fast_password_hashing():
     from django.conf import settings

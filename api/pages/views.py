@@ -14,6 +14,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.csrf import ensure_csrf_cookie
 
 from api.pages.forms import RegisterForm
+from api.throttles import RegistrationsPerAddress
 from clinic.accounts import policy
 from clinic.accounts import services as account_services
 from clinic.bookings.models import Status
@@ -68,7 +69,9 @@ def my_bookings(request: HttpRequest) -> HttpResponse:
 def register(request: HttpRequest) -> HttpResponse:
     next_url = safe_next(request, "/book/")
     form = RegisterForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
+    if request.method == "POST" and not RegistrationsPerAddress().allow_request(request, None):
+        form.add_error(None, _("Too many registrations from this connection; please try again later."))
+    elif request.method == "POST" and form.is_valid():
         try:
             user = account_services.register(**form.cleaned_data)
         except DomainError as exc:

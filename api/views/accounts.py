@@ -12,6 +12,7 @@ from rest_framework.views import APIView
 
 from api.permissions import Allow
 from api.serializers import accounts as s
+from api.throttles import RegistrationsPerAddress
 from clinic.accounts import policy, services
 from clinic.accounts.models import AccessToken
 from clinic.audit import services as audit
@@ -22,6 +23,7 @@ from clinic.errors import Invalid
 class RegisterView(APIView):
     permission_classes = [AllowAny]
     authentication_classes: list = []
+    throttle_classes = [RegistrationsPerAddress]
 
     @extend_schema(request=s.RegisterSerializer, responses={201: s.RegisteredSerializer})
     def post(self, request):

@@ -11,6 +11,7 @@ from rest_framework.views import APIView
 from api.pagination import Pagination, paginated
 from api.permissions import Allow
 from api.serializers import outreach as s
+from api.throttles import QuestionsPerAddress, QuestionsPerUser
 from clinic.accounts import policy
 from clinic.accounts import services as account_services
 from clinic.errors import Forbidden
@@ -59,6 +60,7 @@ def consultation_data(user, consultation) -> dict:
 
 class ConsultationsView(APIView):
     permission_classes = [AllowAny]
+    throttle_classes = [QuestionsPerUser, QuestionsPerAddress]
 
     @extend_schema(
         operation_id="consultations_list",

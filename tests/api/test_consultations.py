@@ -117,3 +117,47 @@ def test_the_askers_phone_needs_identity_permission_too(people, client_for, anon
         f"/api/consultations/{listing[0]['id']}/answer/", {"answer": "A"}, format="json"
     )
     assert answer.status_code == 200 and "13812345678" not in answer.content.decode()
+
+
+def test_a_logged_in_user_s_questions_are_limited_too(people, client_for, settings):
+    from tests.api.rates import deployed_rates, fresh_counters
+
+    deployed_rates(settings, questions_user="3/hour")
+    fresh_counters("questions_user", people.alice.pk, people.bob.pk)
+    fresh_counters("questions_address", "127.0.0.1")
+    alice = client_for(people.alice)
+    for _ in range(3):
+        assert alice.post("/api/consultations/", {"question": "q"}, format="json").status_code == 201
+    refused = alice.post("/api/consultations/", {"question": "q"}, format="json")
+    assert refused.status_code == 429 and refused.json()["code"] == "throttled"
+    assert Consultation.objects.filter(asker=people.alice).count() == 3
+    assert client_for(people.bob).post("/api/consultations/", {"question": "q"}, format="json").status_code == 201
+    assert alice.get("/api/consultations/").status_code == 200  # reading is not limited
+
+
+def test_questions_from_one_address_are_limited_whoever_asks(people, client_for, settings):
+    from tests.api.rates import deployed_rates, fresh_counters
+
+    deployed_rates(settings, questions_address="4/hour")
+    fresh_counters("questions_address", "127.0.0.1")
+    fresh_counters("questions_user", *(p.pk for p in (people.alice, people.bob, people.carl)))
+    clients = [client_for(p) for p in (people.alice, people.bob)] * 2
+    for client in clients:
+        assert client.post("/api/consultations/", {"question": "q"}, format="json").status_code == 201
+    refused = client_for(people.carl).post("/api/consultations/", {"question": "q"}, format="json")
+    assert refused.status_code == 429
+
+
+def test_with_the_cache_down_questions_are_still_taken(people, client_for, settings):
+    from tests.api.rates import deployed_rates
+
+    deployed_rates(settings)
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": "redis://127.0.0.1:1/0",
+            "OPTIONS": {"socket_connect_timeout": 0.2, "socket_timeout": 0.2},
+        }
+    }
+    response = client_for(people.alice).post("/api/consultations/", {"question": "q"}, format="json")
+    assert response.status_code == 201

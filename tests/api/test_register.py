@@ -78,3 +78,31 @@ def test_missing_fields_are_named(db, anon):
     response = anon.post("/api/auth/register/", {}, format="json")
     assert response.status_code == 400
     assert {"username", "password", "phone"} <= set(response.json()["errors"])
+
+
+def test_registrations_are_limited_per_address(db, settings):
+    """A registration flood from one connection stops at THROTTLE_REGISTER; another address is
+    not held up, and the refused ones create nothing."""
+    from rest_framework.test import APIClient
+
+    from tests.api.rates import deployed_rates, fresh_counters
+
+    deployed_rates(settings, register="3/hour")
+    fresh_counters("register", "198.51.100.7", "198.51.100.8")
+    flood = APIClient(REMOTE_ADDR="198.51.100.7")
+    for n in range(3):
+        assert flood.post("/api/auth/register/", GOOD | {"username": f"bot{n}"}, format="json").status_code == 201
+    refused = flood.post("/api/auth/register/", GOOD | {"username": "bot3"}, format="json")
+    assert refused.status_code == 429 and refused.json()["code"] == "throttled"
+    assert not User.objects.filter(username="bot3").exists()
+    other = APIClient(REMOTE_ADDR="198.51.100.8")
+    assert other.post("/api/auth/register/", GOOD | {"username": "person"}, format="json").status_code == 201
+    # The registration page shares the count.
+    from django.test import Client
+
+    page = Client(REMOTE_ADDR="198.51.100.7").post(
+        "/register/",
+        {"username": "bot4", "password": GOOD["password"], "password2": GOOD["password"], "phone": GOOD["phone"]},
+    )
+    assert page.status_code == 200 and "Too many registrations" in page.content.decode()
+    assert not User.objects.filter(username="bot4").exists()
