@@ -15,7 +15,9 @@ urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("api/", include(("api.urls", "api"), namespace="api")),
     path("admin/", admin.site.urls),
-    path("accounts/", AuthViewset().urls),
+    # Viewflow's own login and logout pages only (the inbox links to them); its password change,
+    # password reset and profile pages are off: passwords change through PATCH /api/me/.
+    path("accounts/", AuthViewset(allow_password_change=False, with_profile_view=False).urls),
     path("workflow/", site.urls),
     path("i18n/", include("django.conf.urls.i18n")),
     path("", include("api.pages.urls")),

@@ -205,6 +205,10 @@ PAGES = [
     ("get", "/admin/accounts/user/", None, "302 302 302 403 403 403 302"),
     ("get", "/admin/login/", None, "200 200 200 302 302 302 200"),
     ("get", "/accounts/login/", None, ALL),
+    # Viewflow's account pages other than login and logout are off (passwords: PATCH /api/me/)
+    ("get", "/accounts/password_change/", None, "404 404 404 404 404 404 404"),
+    ("get", "/accounts/password_reset/", None, "404 404 404 404 404 404 404"),
+    ("get", "/accounts/profile/", None, "404 404 404 404 404 404 404"),
 ]
 
 
@@ -367,7 +371,9 @@ def test_every_route_has_a_row(db):
         "staff_task_page": "/workflow/booking/1/staff_review/1/",
         "room_task_page": "/workflow/booking/1/room_review/1/",
     }
-    for method, path, _, _ in API + PAGES:
+    for method, path, _, statuses in API + PAGES:
+        if set(statuses.split()) == {"404"}:
+            continue  # a route that must not exist
         match = resolve(_fill(path, sample).split("?")[0])
         covered.add((method, match.route))
     missing = sorted(required_endpoints() - covered)
