@@ -20,9 +20,10 @@ from viewflow.workflow.models import Task
 
 from clinic.bookings.models import Booking
 from clinic.payments.models import PaymentOrder
+from tests import factories as f
 from tests.security import world as w
 from tests.security.helpers import found, text_of
-from workflows import reviews
+from workflows import bookings, reviews
 from workflows.models import BookingProcess
 
 
@@ -177,3 +178,27 @@ def test_a_refused_scan_and_the_door_page_name_nobody(world, client_for):
         page = client.get(f"/d/{door}")
         assert page.status_code == 200
         assert not leaks({f"door page for {persona}": text_of(page)}, forbidden)
+
+
+NOTE = "STAFFNOTE7Q hepatitis B positive, call 13912345678"
+
+
+@pytest.mark.parametrize("persona", ["dora", "rita", "adam", "anon"])
+def test_a_reviewer_s_staff_note_reaches_nobody_but_staff(world, people, client_for, persona):
+    """Staff reject dora's booking with a reason for her and a staff-only note: the note is in
+    no answer, page (task pages included) or notification that she, a room manager, the system
+    admin or a visitor can read; she reads the reason."""
+    booking = bookings.request_booking(
+        actor=people.dora, donor=people.dora, room_id=world.rooms[1].pk, start=f.at(f.tomorrow(), "15:30")
+    )
+    reviews.complete_review(
+        task_id=w.open_task(booking, "staff_review"),
+        user=people.sam,
+        decision="rejected",
+        reason="Please come to the desk before booking again.",
+        comment=NOTE,
+    )
+    seen = read_everything(world, persona, client_for)
+    assert not [url for url, text in seen.items() if "STAFFNOTE7Q" in text or "13912345678" in text]
+    if persona == "dora":
+        assert any("Please come to the desk" in text for text in seen.values())
