@@ -14,6 +14,7 @@ from channels.db import database_sync_to_async
 from channels.routing import URLRouter
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
+from django.http.request import split_domain_port, validate_host
 from django.urls import path
 
 from api.consumers import NotificationConsumer
@@ -52,10 +53,23 @@ def _origin_of(url: str) -> tuple[str, str, int] | None:
     return parts.scheme, parts.hostname.lower(), port
 
 
-def allowed_origin(origin: str) -> bool:
-    """Only the site's own origin, exactly: scheme, host and port of SITE_URL."""
+def _served_origin(scope: dict) -> tuple[str, str, int] | None:
+    """The origin the browser connected to: the socket's scheme and Host header, when that host
+    is one of ALLOWED_HOSTS (a page on another name pointed at this server is not the site)."""
+    host = next((value.decode("latin1") for name, value in scope.get("headers", []) if name == b"host"), "")
+    if not host or not validate_host(split_domain_port(host)[0], settings.ALLOWED_HOSTS):
+        return None
+    scheme = "https" if scope.get("scheme") == "wss" else "http"
+    return _origin_of(f"{scheme}://{host}")
+
+
+def allowed_origin(origin: str, scope: dict | None = None) -> bool:
+    """Only the site's own origin, exactly (scheme, host and port): SITE_URL's, or the one the
+    browser connected to (a local run reached as localhost, a server behind no proxy)."""
     theirs = _origin_of(origin)
-    return theirs is not None and theirs == _origin_of(settings.SITE_URL)
+    if theirs is None:
+        return False
+    return theirs == _origin_of(settings.SITE_URL) or (scope is not None and theirs == _served_origin(scope))
 
 
 class SocketGate:
@@ -68,7 +82,7 @@ class SocketGate:
 
     async def __call__(self, scope: dict, receive: Any, send: Any) -> Any:
         origin = _origin(scope)
-        if origin is not None and not allowed_origin(origin):
+        if origin is not None and not allowed_origin(origin, scope):
             return await refuse(receive, send)
         query = parse_qs(scope.get("query_string", b"").decode("latin1"))
         credential = bool(query.get("ticket") or query.get("token"))

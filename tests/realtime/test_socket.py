@@ -85,6 +85,22 @@ def test_a_foreign_origin_is_refused_even_with_a_valid_token(people, shared_redi
     assert connected is False
 
 
+def test_the_origin_the_browser_connected_to_is_the_site_too(people, shared_redis_layer):
+    """Reached as localhost:8000 (a local run), the page's own origin is the site's; a name
+    that is not one of ALLOWED_HOSTS pointed at the server (DNS rebinding) is not."""
+    cookie = session_cookie(people.alice)
+    assert connect_result(headers=[(b"host", b"localhost:8000"), (b"origin", b"http://localhost:8000"), cookie]) == (
+        True,
+        None,
+    )
+    connected, _ = connect_result(headers=[(b"host", b"localhost:8000"), (b"origin", b"http://localhost:8001"), cookie])
+    assert connected is False
+    connected, _ = connect_result(
+        headers=[(b"host", b"rebound.example:8000"), (b"origin", b"http://rebound.example:8000"), cookie]
+    )
+    assert connected is False
+
+
 def test_without_origin_a_session_is_not_enough(people, shared_redis_layer):
     connected, _ = connect_result(headers=[session_cookie(people.alice)])
     assert connected is False
