@@ -94,12 +94,13 @@ def record(result: ProbeResult, rooms: list[Room], now: datetime) -> str:
 
 
 def watch_relays(now: datetime | None = None) -> dict[str, int]:
-    """Probe every board that a room uses; returns how many were probed, went offline, came back."""
+    """Probe every board that an active room uses; returns how many were probed, went offline,
+    came back."""
     now = now or timezone.now()
     boards = (
-        RelayModule.objects.filter(rooms__isnull=False)
+        RelayModule.objects.filter(rooms__active=True)
         .distinct()
-        .prefetch_related(Prefetch("rooms", queryset=Room.objects.order_by("name")))
+        .prefetch_related(Prefetch("rooms", queryset=Room.objects.filter(active=True).order_by("name")))
         .order_by("host", "port", "unit")
     )
     counts = {"probed": 0, "offline": 0, "back": 0}

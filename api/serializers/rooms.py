@@ -20,7 +20,9 @@ class LockSerializer(serializers.Serializer):
     coil = serializers.IntegerField(min_value=0, max_value=31, default=0)
     pulse_ms = serializers.IntegerField(min_value=100, max_value=60000, default=3000)
     mode = serializers.ChoiceField(choices=RelayModule.Mode.values, default=RelayModule.Mode.FLASH)
-    framing = serializers.ChoiceField(choices=RelayModule.Framing.values, default=RelayModule.Framing.TCP)
+    # Not given: the board's framing as it stands (tcp for a new board), so that an app that does
+    # not know the field never switches a board to another framing.
+    framing = serializers.ChoiceField(choices=RelayModule.Framing.values, required=False)
     door_sensor_input = serializers.IntegerField(min_value=0, max_value=31, required=False, allow_null=True)
 
 

@@ -60,7 +60,10 @@ def _relay_for(lock: dict[str, Any], room: Room | None = None) -> tuple[RelayMod
     mode = lock.get("mode") or RelayModule.Mode.FLASH
     if mode not in RelayModule.Mode.values:
         raise _invalid("lock", gettext("lock.mode must be flash or coil."))
-    framing = lock.get("framing") or RelayModule.Framing.TCP
+    framing = lock.get("framing")
+    if framing is None:
+        known = RelayModule.objects.filter(host=host, port=port).values_list("framing", flat=True).first()
+        framing = known or RelayModule.Framing.TCP
     if framing not in RelayModule.Framing.values:
         raise _invalid("lock", gettext("lock.framing must be tcp or rtu_over_tcp."))
     # Under the row locks of the board's modules: two rooms set up at once agree or one is refused.

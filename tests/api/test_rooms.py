@@ -224,6 +224,20 @@ def test_a_board_in_use_keeps_its_mode_and_framing_for_every_room_on_it(people, 
     assert response.status_code == 201, response.content
 
 
+def test_a_lock_change_without_framing_keeps_the_board_s_framing(people, client_for):
+    """An app that does not know `framing` never switches an RTU-over-TCP board to tcp."""
+    client = client_for(people.sam)
+    lock = {**LOCK, "port": 4196, "framing": "rtu_over_tcp"}
+    room = create(client, {"name": "Room W", "lock": lock}).json()
+    response = client.patch(
+        f"/api/rooms/{room['id']}/", {"lock": {**LOCK, "port": 4196, "pulse_ms": 5000}}, format="json"
+    )
+    assert response.status_code == 200, response.content
+    assert response.json()["lock"]["framing"] == "rtu_over_tcp" and response.json()["lock"]["pulse_ms"] == 5000
+    second = create(client, {"name": "Room V", "lock": {**LOCK, "port": 4196, "coil": 5}})
+    assert second.status_code == 201 and second.json()["lock"]["framing"] == "rtu_over_tcp"
+
+
 def test_the_only_room_on_a_board_may_change_how_it_is_spoken_to(people, rooms, client_for):
     response = client_for(people.sam).patch(
         f"/api/rooms/{rooms[0].pk}/",

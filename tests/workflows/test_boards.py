@@ -116,9 +116,10 @@ def test_one_missed_answer_is_tried_again_before_anyone_is_woken(people, setting
     assert not Notification.objects.filter(kind="relay.offline").exists()
 
 
-def test_boards_without_rooms_are_not_probed(people, settings):
+def test_boards_without_active_rooms_are_not_probed(people, settings):
     settings.DOOR_LOCK_ADAPTER = "tests.doubles.FakeLock"
     RelayModule.objects.create(host="10.0.0.8", port=502, unit=1)
+    f.room("Room Z", coil=1, relay=RelayModule.objects.create(host="10.0.0.9", port=502, unit=1), active=False)
     assert boards.watch_relays() == {"probed": 0, "offline": 0, "back": 0}
     assert doors.lock_adapter().calls == []  # type: ignore[attr-defined]
 
