@@ -40,6 +40,11 @@ beat_schedule = {
         "schedule": float(env.integer("RELAY_PROBE_SECONDS", 60, minimum=5, maximum=3600)),
         "options": {"expires": float(env.integer("RELAY_PROBE_SECONDS", 60, minimum=5, maximum=3600))},
     },
+    # Donors whose retest falls due (clinic.bookings.journey): a date rule, checked hourly.
+    "donor-journey": {
+        "task": "clinic.bookings.tasks.mark_retests_due",
+        "schedule": float(env.integer("DONOR_JOURNEY_SECONDS", 3600, minimum=1, maximum=86400)),
+    },
 }
 
 # Celery's Django fix-up closes the database connection around every task, and in a prefork

@@ -4,7 +4,20 @@ from django.urls import path, register_converter
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from api.converters import IdConverter
-from api.views import accounts, bookings, doors, notifications, outreach, payments, roles, rooms, slots, tasks
+from api.views import (
+    accounts,
+    bookings,
+    donors,
+    doors,
+    notifications,
+    outreach,
+    payments,
+    roles,
+    rooms,
+    slots,
+    tasks,
+    waitlist,
+)
 
 register_converter(IdConverter, "id")
 
@@ -28,9 +41,14 @@ urlpatterns = [
     path("slots/", slots.SlotsView.as_view(), name="slots"),
     path("bookings/", bookings.BookingListView.as_view(), name="bookings"),
     path("bookings/<id:pk>/", bookings.BookingDetailView.as_view(), name="booking"),
+    path("bookings/<id:pk>/calendar.ics", bookings.BookingCalendarView.as_view(), name="booking-calendar"),
     path("bookings/<id:pk>/cancel/", bookings.CancelBookingView.as_view(), name="booking-cancel"),
     path("bookings/<id:pk>/reschedule/", bookings.RescheduleBookingView.as_view(), name="booking-reschedule"),
     path("bookings/<id:pk>/close/", bookings.CloseSessionView.as_view(), name="booking-close"),
+    path("donors/", donors.DonorListView.as_view(), name="donors"),
+    path("donors/<str:donor_code>/", donors.DonorDetailView.as_view(), name="donor"),
+    path("waitlist/", waitlist.WaitlistView.as_view(), name="waitlist"),
+    path("waitlist/<id:pk>/", waitlist.WaitlistEntryView.as_view(), name="waitlist-entry"),
     path("tasks/", tasks.TaskListView.as_view(), name="tasks"),
     path("tasks/<id:pk>/approve/", tasks.ApproveTaskView.as_view(), name="task-approve"),
     path("tasks/<id:pk>/reject/", tasks.RejectTaskView.as_view(), name="task-reject"),

@@ -3,10 +3,11 @@ long booking history and with almost none: the cost must not grow with past book
 
 Data: 50 rooms open weekly 08:00-20:00 in 15-minute slots; over the 14 days before today
 20,000 completed bookings, over the 14 days after 2,000 active ones (no two overlapping in a
-room); then the same with 200 bookings in all. Measures, on a day a week ahead, the endpoint
-through django.test.Client (the whole middleware stack, JSON rendering) and `slots_on(day)`
-alone: median and p95 over -n runs, and the SQL queries of one call. If the endpoint misses
-its p95 target, prints a profile of where the time goes.
+room); then the same with 200 bookings in all; last, the first set with 500 clients on the
+waiting list and 50 free slots held for some of them (10 on the day measured). Measures, on a
+day a week ahead, the endpoint through django.test.Client (the whole middleware stack, JSON
+rendering) and `slots_on(day)` alone: median and p95 over -n runs, and the SQL queries of one
+call. If the endpoint misses its p95 target, prints a profile of where the time goes.
 
 Run: .venv/bin/python bench/availability.py [-n 200]
 DATABASE_URL defaults to postgres://postgres@127.0.0.1:5432/clinic_bench (created if missing,
@@ -173,6 +174,39 @@ def make_bookings(rooms: Sequence, donors: Sequence, *, past: int, future: int, 
     Booking.objects.bulk_create(rows, batch_size=5000)
 
 
+def make_waitlist(donors: Sequence, day: date, *, entries: int = 500, holds: int = 50, seed: int = 11) -> int:
+    """`entries` clients waiting over the next DAYS days (a tenth on the day measured), and
+    `holds` free slots held for some of them (a fifth on the day measured): the waitlist's
+    share of the slot engine's work. Returns the holds made on the day measured."""
+    from django.utils import timezone
+
+    from clinic.bookings.availability import slots_between
+    from clinic.bookings.models import SlotHold, WaitlistEntry
+
+    rng = random.Random(seed)
+    today = timezone.localdate()
+    days = [today + timedelta(days=d) for d in range(1, DAYS + 1)]
+    rows = [
+        WaitlistEntry(client=donor, date=day if i % 10 == 0 else days[i % DAYS], state="waiting")
+        for i, donor in enumerate(donors[:entries])
+    ]
+    rows = WaitlistEntry.objects.bulk_create(rows)
+    free = slots_between(days[0], days[-1])
+    expires = timezone.now() + timedelta(minutes=15)
+    made, on_day = [], 0
+    for entry in rows[:holds]:
+        hold_day = day if len(made) % 5 == 0 else entry.date
+        choices = [(s, room) for s in free[hold_day] for room in s.free_rooms if (room.id, s.start) not in made]
+        slot, room = rng.choice(choices)
+        made.append((room.id, slot.start))
+        on_day += hold_day == day
+        SlotHold.objects.create(
+            entry=entry, client=entry.client, room_id=room.id, start=slot.start, end=slot.end, expires=expires
+        )
+        WaitlistEntry.objects.filter(pk=entry.pk).update(state="offered")
+    return on_day
+
+
 def timed(n: int, call: Callable[[], object]) -> tuple[list[float], list[float]]:
     """Wall-clock and CPU (this thread: Python, not the database server) milliseconds."""
     for _ in range(10):  # warm-up
@@ -248,7 +282,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from django.utils import timezone
 
     from clinic.bookings.availability import slots_on
-    from clinic.bookings.models import Booking
+    from clinic.bookings.models import Booking, WaitlistEntry
 
     t0 = time.perf_counter()
     reset_data()
@@ -258,15 +292,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     results = []
     # The brief's two data sets, and the first one's future without any history: the same
     # bookings on the day measured, so a difference would come from the history.
-    for past, future in ((20_000, 2_000), (182, 18), (0, 2_000)):
+    # Last, the first data set again with 500 clients on the waiting list and 50 slots held.
+    for past, future, waiting in ((20_000, 2_000, 0), (182, 18, 0), (0, 2_000, 0), (20_000, 2_000, 500)):
+        WaitlistEntry.objects.all().delete()
         Booking.objects.all().delete()
         make_bookings(rooms, donors, past=past, future=future)
+        held = make_waitlist(donors, day, entries=waiting) if waiting else 0
         with connection.cursor() as cursor:
             cursor.execute("ANALYZE bookings_booking")
+            cursor.execute("ANALYZE bookings_slothold")
         on_day = Booking.objects.filter(start__date=day).count()
         slots = slots_on(day)
         free = sum(len(s.free_rooms) for s in slots)
         label = f"{past + future:,} bookings ({on_day} that day)"
+        if waiting:
+            label = f"the same + {waiting} waiting, {held} held that day"
         results.append((label, measure(n, day), len(slots), free))
     setup = time.perf_counter() - t0
 
@@ -275,18 +315,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"in {SLOT_MINUTES}-minute slots; day measured {day}; {n} runs each; setup {setup:.1f} s")
     print(f"{os.cpu_count()} CPUs, load average {load}: wall-clock figures include waiting for a CPU;")
     print("CPU p95 is this process's own time (Python), without the database server's.\n")
-    print(f"{'data':<36} {'call':<16} {'median':>9} {'p95':>9} {'CPU p95':>9} {'queries':>8}")
+    print(f"{'data':<44} {'call':<16} {'median':>9} {'p95':>9} {'CPU p95':>9} {'queries':>8}")
     for label, figures, count, free in results:
         for call, (median, high, cpu, queries) in figures.items():
-            print(f"{label:<36} {call:<16} {median:7.2f}ms {high:7.2f}ms {cpu:7.2f}ms {queries:8d}")
-        print(f"{'':<36} ({count} slots, {free} free room-slots in the answer)")
+            print(f"{label:<44} {call:<16} {median:7.2f}ms {high:7.2f}ms {cpu:7.2f}ms {queries:8d}")
+        print(f"{'':<44} ({count} slots, {free} free room-slots in the answer)")
     print()
-    big, small, no_history = results[0][1], results[1][1], results[2][1]
+    big, small, no_history, waiting = results[0][1], results[1][1], results[2][1], results[3][1]
     for call in big:
         print(
             f"ratio {call:<16} 22,000 / 200 bookings: median x{big[call][0] / small[call][0]:.2f}"
             f" p95 x{big[call][1] / small[call][1]:.2f};  22,000 / the same 2,000 future alone:"
             f" median x{big[call][0] / no_history[call][0]:.2f} p95 x{big[call][1] / no_history[call][1]:.2f}"
+        )
+        print(
+            f"ratio {call:<16} with / without 500 waiting and 50 held: median x{waiting[call][0] / big[call][0]:.2f}"
+            f" p95 x{waiting[call][1] / big[call][1]:.2f}"
         )
     endpoint_p95 = max(figures["GET /api/slots/"][1] for _, figures, _, _ in results)
     verdict = "met" if endpoint_p95 <= TARGET_P95_MS else "MISSED"

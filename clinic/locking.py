@@ -4,6 +4,9 @@
   the abstinence interval). SELECT … FOR UPDATE on his user row until the transaction ends.
 - arrival-gap lock (`arrival_gap_lock`): no two arrivals closer than ARRIVAL_GAP_MINUTES across
   rooms. A transaction-level advisory lock on PostgreSQL, taken only while the rule is on.
+- waitlist lock (`waitlist_lock`): a slot is either booked or held for one waiting client, never
+  both: every booking's (or move's) check of others' holds, and every offer's check of free
+  slots, run one at a time. A transaction-level advisory lock on PostgreSQL.
 - process lock (`PROCESS_LOCK`, BookingFlow's `lock_impl`; workflows.process.process_lock):
   every state change of one booking. SELECT … FOR UPDATE on the process row; a wait that runs
   out is 409 `busy`.
@@ -21,8 +24,9 @@ Timeouts: every wait but the board lock's is bounded by PostgreSQL's `lock_timeo
 DATABASE_LOCK_TIMEOUT_MS, default 10 s), SQLSTATE 55P03 (LOCK_NOT_AVAILABLE) when it runs out;
 unless said otherwise above, that is a 503.
 
-Order: process → donor → arrival gap (a booking requested or moved); process → room → board (the
-door). A holder never takes a lock earlier in its chain; the login lock is taken alone.
+Order: process → donor → arrival gap → waitlist (a booking requested or moved; an offer takes the
+waitlist lock alone); process → room → board (the door). A holder never takes a lock earlier in
+its chain; the login lock is taken alone.
 
 SQLite runs every transaction as IMMEDIATE: a transaction holds the database's single write lock
 from its start (busy timeout 20 s, settings), so each of these locks is that write lock there.
@@ -51,8 +55,9 @@ log = logging.getLogger(__name__)
 LOCK_NOT_AVAILABLE = "55P03"
 # First key of the advisory locks on relay boards (the second is a hash of host and port).
 BOARD_LOCK_NAMESPACE = 0x52454C59
-# The arrival-gap lock's advisory key.
+# The arrival-gap lock's advisory key, and the waitlist lock's.
 ARRIVAL_GAP_LOCK_KEY = 0x5B00C1
+WAITLIST_LOCK_KEY = 0x5B00C2
 
 # The process lock: BookingFlow's `lock_impl`. It waits for the row lock rather than failing
 # fast (a staff approval and a room rejection arriving together are both applied, one after the
@@ -95,6 +100,15 @@ def arrival_gap_lock() -> None:
     if settings.ARRIVAL_GAP_MINUTES and connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_advisory_xact_lock(%s)", [ARRIVAL_GAP_LOCK_KEY])
+
+
+def waitlist_lock() -> None:
+    """Serialise bookings against waitlist offers until the transaction ends (taken after the
+    arrival-gap lock)."""
+    _in_transaction("waitlist_lock")
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [WAITLIST_LOCK_KEY])
 
 
 def login_counter(key: str, address: str) -> LoginThrottle:

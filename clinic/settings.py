@@ -291,6 +291,12 @@ EARLY_CHECK_IN_MINUTES = env.integer("EARLY_CHECK_IN_MINUTES", 10, minimum=0)
 CHECK_IN_GRACE_MINUTES = env.integer("CHECK_IN_GRACE_MINUTES", 15, minimum=0)
 REMINDER_MINUTES = env.integer("REMINDER_MINUTES", 60, minimum=0)
 BOOKING_HORIZON_DAYS = env.integer("BOOKING_HORIZON_DAYS", 60, minimum=1)
+# A qualified donor's retest falls due this many months after his first donation (beat marks
+# him `retest_due`, checking every DONOR_JOURNEY_SECONDS).
+DONOR_RETEST_MONTHS = env.integer("DONOR_RETEST_MONTHS", 6, minimum=1, maximum=60)
+DONOR_JOURNEY_SECONDS = env.integer("DONOR_JOURNEY_SECONDS", 3600, minimum=1, maximum=86400)
+# A slot freed for the first donor in a waitlist is kept for him this long before it passes on.
+WAITLIST_HOLD_MINUTES = env.integer("WAITLIST_HOLD_MINUTES", 15, minimum=1, maximum=240)
 DOOR_HELD_OPEN_SECONDS = env.integer("DOOR_HELD_OPEN_SECONDS", 120, minimum=5)
 # The relay boards' health watch (workflows.boards): how often beat probes every board in use,
 # and how long one probe (a coil read) may take before the board counts as not answering.

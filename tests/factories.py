@@ -9,11 +9,20 @@ from clinic.accounts.models import DonorProfile, User
 PASSWORD = "correct horse battery 9"
 
 
-def client_user(username: str, *, role: str = "donor", real_name: str = "", phone: str = "13800000000") -> User:
+def client_user(
+    username: str,
+    *,
+    role: str = "donor",
+    real_name: str = "",
+    phone: str = "13800000000",
+    donor_status: str | None = "qualified",
+) -> User:
+    """A client; a donor is qualified (he books donations) unless told otherwise."""
     user = User.objects.create_user(username=username, password=PASSWORD, phone=phone)
     user.groups.add(Group.objects.get(name=role))
     purpose = "self_preservation" if role == "self_preservation" else "donation"
-    DonorProfile.objects.create(user=user, real_name=real_name, id_number="", purpose=purpose)
+    status = None if role == "self_preservation" else donor_status
+    DonorProfile.objects.create(user=user, real_name=real_name, id_number="", purpose=purpose, donor_status=status)
     return user
 
 

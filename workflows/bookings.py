@@ -21,11 +21,13 @@ from workflows.process import NotActive, current_process, lock_failure, process_
 RESCHEDULABLE = (Status.PENDING, Status.APPROVED)
 
 
-def request_booking(*, actor: User, donor: User, room_id: int, start: datetime) -> Booking:
+def request_booking(*, actor: User, donor: User, room_id: int, start: datetime, purpose: str | None = None) -> Booking:
     """A donor (or staff on his behalf) books a slot and a room; both reviews open at once."""
     try:
         with transaction.atomic():
-            booking = booking_services.create_booking(donor=donor, room_id=room_id, start=start, actor=actor)
+            booking = booking_services.create_booking(
+                donor=donor, room_id=room_id, start=start, actor=actor, purpose=purpose
+            )
             BookingFlow.start.run(booking=booking)
     except FlowLockFailed as exc:
         raise lock_failure(exc) from None

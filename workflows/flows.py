@@ -28,12 +28,13 @@ from clinic.notifications.services import announce_room_state, holders, notify, 
 from workflows.models import BookingProcess
 from workflows.views import ReviewTaskView
 
-# The inbox line and task page "Brief" of a review: slot in local time, room name and the
-# pseudonymous donor code (never a name: room managers see these pages too). Booking.__str__
-# would show the room id and the start in UTC.
+# The inbox line and task page "Brief" of a review: slot in local time, room name, the
+# pseudonymous donor code (never a name: room managers see these pages too) and the purpose.
+# Booking.__str__ would show the room id and the start in UTC.
 REVIEW_SUMMARY = (
     "{{ process.booking.start|date:'Y-m-d H:i' }}–{{ process.booking.end|date:'H:i' }}"
     " · {{ process.booking.room.name }} · {{ process.booking.donor.donor_code }}"
+    " · {{ process.booking.get_purpose_display }}"
 )
 
 FINISHED = (STATUS.DONE, STATUS.CANCELED, STATUS.REVIVED)

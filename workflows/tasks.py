@@ -8,12 +8,17 @@ from celery import shared_task
 from viewflow.workflow.timers import fire_due_timers
 
 from clinic.accounts.services import purge_expired_login_locks, purge_socket_tickets
+from clinic.bookings import waitlist
 from clinic.notifications import services as notifications
 from clinic.outreach.services import push_due_promotions
 from clinic.payments.services import close_unpaid_orders
 from workflows import boards, doors, process, sessions
 
 logger = logging.getLogger(__name__)
+
+
+def waitlist_counts(run: waitlist.OfferRun) -> dict[str, int]:
+    return {"waitlist_offers_lapsed": run.lapsed, "waitlist_offered": run.offered, "waitlist_days_ended": run.ended}
 
 
 @shared_task(name="workflows.tasks.sweep")
@@ -30,6 +35,7 @@ def sweep() -> dict[str, int]:
         "socket_tickets_purged": purge_socket_tickets(),
         "payment_orders_closed": close_unpaid_orders(),
         "promotions_pushed": push_due_promotions(),
+        **waitlist_counts(waitlist.sweep()),
         **notifications.sweep(),
     }
     logger.info("sweep %s", result)

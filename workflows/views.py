@@ -11,7 +11,8 @@ from django.views import generic
 from viewflow.workflow.flow.views import TaskSuccessUrlMixin
 
 from clinic.accounts import policy
-from clinic.accounts.models import User
+from clinic.accounts.models import DonorStatus, User
+from clinic.bookings import journey
 from clinic.bookings.availability import slots_between
 from clinic.bookings.models import Booking, Status
 from clinic.errors import DomainError
@@ -26,6 +27,13 @@ def room_move_choices(booking: Booking) -> list[tuple[int, str]]:
         if slot.start == booking.start and slot.end == booking.end:
             return [(room.id, room.name) for room in slot.free_rooms if room.id != booking.room_id]
     return []
+
+
+def donor_status_label(booking: Booking) -> str:
+    """The donor's status in words (staff only: room managers see the purpose alone)."""
+    profile = getattr(booking.donor, "donor_profile", None)
+    status = journey.status_of(profile) if profile else None
+    return str(DonorStatus(status).label) if status else ""
 
 
 def donor_history(booking: Booking) -> list[Booking]:
@@ -72,6 +80,7 @@ class ReviewTaskView(TaskSuccessUrlMixin, generic.FormView):
             kind=self.kind,
             donor_code=booking.donor.donor_code,
             show_identity=policy.can_see_donor_identity(user),
+            donor_status_label=donor_status_label(booking),
             history=donor_history(booking) if policy.can_see_donor_identity(user) else [],
         )
         return context

@@ -17,7 +17,9 @@ from api.pages.forms import RegisterForm
 from api.throttles import RegistrationsPerAddress
 from clinic.accounts import policy
 from clinic.accounts import services as account_services
-from clinic.bookings.models import Status
+from clinic.accounts.models import DonorStatus
+from clinic.bookings import journey
+from clinic.bookings.models import Purpose, Status
 from clinic.errors import DomainError
 from clinic.rooms.models import Room
 from workflows import doors
@@ -32,7 +34,10 @@ def safe_next(request: HttpRequest, default: str = "/") -> str:
 
 @ensure_csrf_cookie
 def home(request: HttpRequest) -> HttpResponse:
-    return render(request, "pages/home.html")
+    # A donor sees where he is in his journey and the kind of visit he books next.
+    profile = getattr(request.user, "donor_profile", None) if request.user.is_authenticated else None
+    step = journey.next_step(profile) if profile is not None else ""
+    return render(request, "pages/home.html", {"journey_step": step, "donor_code": getattr(profile, "donor_code", "")})
 
 
 @ensure_csrf_cookie
@@ -111,12 +116,15 @@ def _staff_page(request: HttpRequest, template: str, allowed: Callable[..., bool
     perms = {
         "manage_bookings": policy.can_manage_bookings(user),
         "view_donor_identity": policy.can_see_donor_identity(user),
+        "manage_donors": policy.can_manage_donors(user),
         "review_room": policy.can_review(user, "room"),
         "review_donation": policy.can_review(user, "staff"),
         "manage_rooms": policy.can_manage_rooms(user),
         "operate_doors": policy.can_open_door_manually(user),
     }
-    return render(request, template, {"perms_json": perms, "statuses": Status.choices})
+    # Labels of booking statuses, visit purposes and donor statuses (their values never clash).
+    labels = [*Status.choices, *Purpose.choices, *DonorStatus.choices]
+    return render(request, template, {"perms_json": perms, "statuses": Status.choices, "labels": labels})
 
 
 @ensure_csrf_cookie

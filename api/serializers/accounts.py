@@ -5,6 +5,7 @@ from __future__ import annotations
 from rest_framework import serializers
 
 from clinic.accounts import roles
+from clinic.bookings import journey
 
 
 class RegisterSerializer(serializers.Serializer):
@@ -43,6 +44,12 @@ class MeSerializer(AccountSerializer):
     permissions = serializers.ListField(child=serializers.CharField())
     real_name = serializers.CharField(required=False)
     id_number = serializers.CharField(required=False)
+    donor_status = serializers.CharField(
+        required=False, allow_null=True, help_text="clients only; null: self-preservation"
+    )
+    purposes = serializers.ListField(
+        child=serializers.CharField(), required=False, help_text="clients only: what his status lets him book"
+    )
 
 
 class MeUpdateSerializer(serializers.Serializer):
@@ -84,7 +91,12 @@ def me_data(user) -> dict:
     profile = getattr(user, "donor_profile", None)
     if profile is not None:
         # A client always sees his own identity; others need view_donor_identity.
-        data |= {"real_name": profile.real_name, "id_number": profile.id_number}
+        data |= {
+            "real_name": profile.real_name,
+            "id_number": profile.id_number,
+            "donor_status": journey.status_of(profile),
+            "purposes": list(journey.allowed_purposes(profile)),
+        }
     return data
 
 

@@ -7,13 +7,17 @@ from rest_framework import serializers
 from api.serializers.fields import DateTimeField, IdField
 from api.serializers.rooms import query_date_in_range
 from clinic.accounts import policy
-from clinic.bookings.models import Booking, Status
+from clinic.bookings import journey
+from clinic.bookings.models import Booking, Purpose, Status
 
 
 class BookingCreateSerializer(serializers.Serializer):
     room = IdField()
     start = DateTimeField()
     donor = serializers.CharField(required=False, max_length=20, help_text="staff only: user id or donor code")
+    purpose = serializers.ChoiceField(
+        choices=Purpose.values, required=False, help_text="by default the one the client's donor status allows"
+    )
 
 
 class DonorIdentitySerializer(serializers.Serializer):
@@ -51,13 +55,18 @@ class BookingSerializer(serializers.ModelSerializer):
 
 class BookingWithIdentitySerializer(BookingSerializer):
     donor = serializers.SerializerMethodField()
+    donor_status = serializers.SerializerMethodField()
 
     class Meta(BookingSerializer.Meta):
-        fields = BookingSerializer.Meta.fields + ["donor"]
+        fields = BookingSerializer.Meta.fields + ["donor", "donor_status"]
 
     def get_donor(self, booking: Booking) -> dict:
         profile = getattr(booking.donor, "donor_profile", None)
         return {"name": profile.real_name if profile else "", "phone": booking.donor.phone}
+
+    def get_donor_status(self, booking: Booking) -> str | None:
+        profile = getattr(booking.donor, "donor_profile", None)
+        return journey.status_of(profile) if profile else None
 
 
 class BookingListQuerySerializer(serializers.Serializer):

@@ -6,6 +6,7 @@ from rest_framework import serializers
 
 from api.serializers.fields import MAX_ID
 from clinic.notifications.models import Kind, Notification
+from clinic.notifications.services import own_data
 
 
 class NotificationSerializer(serializers.ModelSerializer):
@@ -15,6 +16,11 @@ class NotificationSerializer(serializers.ModelSerializer):
     class Meta:
         model = Notification
         fields = ["id", "kind", "title", "body", "booking", "created", "read"]
+
+    def to_representation(self, instance: Notification) -> dict:
+        shown = super().to_representation(instance)
+        data = own_data(instance)  # only kinds with fields of their own (slot.offered: start, room)
+        return shown if data is None else shown | {"data": data}
 
 
 class NotificationListQuerySerializer(serializers.Serializer):

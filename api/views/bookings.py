@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime, timedelta
 
 from django.db import transaction
 from django.db.models import Q
+from django.http import HttpResponse
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
 from rest_framework.permissions import IsAuthenticated
+from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -19,8 +24,8 @@ from api.serializers import bookings as s
 from api.serializers.tasks import CancelSerializer, RescheduleSerializer
 from clinic.accounts import policy
 from clinic.accounts.models import User
-from clinic.bookings import services
-from clinic.errors import Forbidden, Invalid
+from clinic.bookings import calendar, services
+from clinic.errors import Forbidden, Invalid, NotFound
 from workflows import bookings as booking_flow
 from workflows import sessions
 
@@ -76,7 +81,7 @@ class BookingListView(APIView):
                 raise Forbidden("Your account cannot book collection slots.")
             donor = request.user
         booking = booking_flow.request_booking(
-            actor=request.user, donor=donor, room_id=data["room"], start=data["start"]
+            actor=request.user, donor=donor, room_id=data["room"], start=data["start"], purpose=data.get("purpose")
         )
         return Response(s.booking_data(request.user, booking), status=status.HTTP_201_CREATED)
 
@@ -87,6 +92,33 @@ class BookingDetailView(APIView):
     @extend_schema(responses={200: s.BookingSerializer})
     def get(self, request, pk: int):
         return Response(s.booking_data(request.user, services.get_visible(request.user, pk)))
+
+
+class CalendarRenderer(BaseRenderer):
+    media_type = "text/calendar"
+    format = "ics"
+    charset = "utf-8"
+
+    def render(self, data, accepted_media_type=None, renderer_context=None) -> bytes:
+        return json.dumps(data, ensure_ascii=False).encode() if not isinstance(data, str) else data.encode()
+
+
+class BookingCalendarView(APIView):
+    """The owner's booking as a discreet calendar event (no clinic, no service, no link)."""
+
+    permission_classes = [IsAuthenticated]
+    # A calendar app may ask for text/calendar alone; errors still answer in JSON.
+    renderer_classes = [JSONRenderer, CalendarRenderer]
+
+    @extend_schema(responses={(200, "text/calendar"): OpenApiTypes.STR})
+    def get(self, request, pk: int):
+        booking = services.get_visible(request.user, pk)
+        if booking.donor_id != request.user.pk:
+            raise NotFound(_("No such booking."))
+        response = HttpResponse(calendar.ics(booking), content_type="text/calendar; charset=utf-8")
+        response["Content-Disposition"] = 'attachment; filename="appointment.ics"'
+        response["Cache-Control"] = "private, no-store"
+        return response
 
 
 class CancelBookingView(APIView):

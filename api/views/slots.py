@@ -22,7 +22,8 @@ class SlotsView(APIView):
     def get(self, request):
         query = SlotQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
-        slots = slots_on(query.validated_data["date"])
+        viewer = request.user.pk if request.user.is_authenticated else None  # his own held slot is free to him
+        slots = slots_on(query.validated_data["date"], viewer=viewer)
         return Response(
             [
                 {

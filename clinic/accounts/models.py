@@ -80,6 +80,17 @@ class SocketTicket(models.Model):
         return f"socket ticket of user {self.user_id}"
 
 
+class DonorStatus(models.TextChoices):
+    """Where a donor is in his journey: screened first, then donating, retested about six months
+    after his first donation. Self-preservation clients have none."""
+
+    APPLICANT = "applicant", _("applicant")
+    QUALIFIED = "qualified", _("qualified")
+    RETEST_DUE = "retest_due", _("retest due")
+    SUSPENDED = "suspended", _("suspended")
+    RETIRED = "retired", _("retired")
+
+
 class DonorProfile(models.Model):
     """A client's identity. Name, phone and ID number need `bookings.view_donor_identity`."""
 
@@ -94,6 +105,11 @@ class DonorProfile(models.Model):
     purpose = models.CharField(max_length=20, choices=Purpose.choices, default=Purpose.DONATION)
     real_name = models.CharField(_("real name"), max_length=100, blank=True)
     id_number = models.CharField(_("ID number"), max_length=18, blank=True)
+    # A donor's journey (None for self-preservation clients): set by staff, and by beat when his
+    # retest is due (clinic.bookings.journey).
+    donor_status = models.CharField(
+        _("donor status"), max_length=12, choices=DonorStatus.choices, null=True, blank=True
+    )
     created = models.DateTimeField(auto_now_add=True)
 
     def __str__(self) -> str:

@@ -70,6 +70,17 @@ def can_see_donor_identity(user: Actor) -> bool:
     return _holds(user, "bookings.view_donor_identity")
 
 
+def can_manage_donors(user: Actor) -> bool:
+    """Move a donor along his journey (qualify him, mark his retest due, suspend, retire).
+    By default: staff."""
+    return _holds(user, "bookings.manage_donors")
+
+
+def can_find_donors(user: Actor) -> bool:
+    """Search donors by code, phone or name: only who may see their identity. By default: staff."""
+    return can_see_donor_identity(user)
+
+
 def can_review(user: Actor, kind: str) -> bool:
     """Do one kind of booking review: "staff" (the donation review) or "room" (the room review).
     By default: staff do the donation review, room managers the room review."""

@@ -20,6 +20,7 @@ DEFAULT_PERMISSIONS: dict[str, tuple[str, ...]] = {
         "bookings.view_donor_identity",
         "bookings.manage_bookings",
         "bookings.review_donation",
+        "bookings.manage_donors",
         "rooms.manage_rooms",
         "rooms.operate_doors",
         "outreach.manage_promotions",
@@ -31,8 +32,9 @@ DEFAULT_PERMISSIONS: dict[str, tuple[str, ...]] = {
 }
 
 
-def grant_defaults_for_app(apps, app_label: str) -> None:
-    """Give each role the default permissions of one app (used by data migrations)."""
+def grant_defaults_for_app(apps, app_label: str, only: tuple[str, ...] | None = None) -> None:
+    """Give each role the default permissions of one app (used by data migrations); `only`: just
+    these (a permission added later, leaving alone whatever an administrator changed since)."""
     from django.contrib.auth.management import create_permissions
 
     app_config = apps.get_app_config(app_label)
@@ -46,6 +48,8 @@ def grant_defaults_for_app(apps, app_label: str) -> None:
         group, _ = Group.objects.get_or_create(name=role)
         for name in names:
             label, codename = name.split(".")
-            if label != app_label:
+            if label != app_label or (only is not None and name not in only):
                 continue
-            group.permissions.add(Permission.objects.get(content_type__app_label=label, codename=codename))
+            permission = Permission.objects.filter(content_type__app_label=label, codename=codename).first()
+            if permission is not None:  # None: a permission added later, granted by its own migration
+                group.permissions.add(permission)

@@ -18,7 +18,7 @@ from django.utils.translation import gettext, ngettext
 
 from clinic import locking
 from clinic.accounts import roles
-from clinic.accounts.models import DonorProfile, LoginThrottle, SocketTicket, User
+from clinic.accounts.models import DonorProfile, DonorStatus, LoginThrottle, SocketTicket, User
 from clinic.accounts.validators import normalize_phone, valid_id_number
 from clinic.audit import services as audit
 from clinic.errors import Conflict, Invalid, Locked
@@ -99,7 +99,9 @@ def register(
     purpose = (
         DonorProfile.Purpose.SELF_PRESERVATION if role == roles.SELF_PRESERVATION else DonorProfile.Purpose.DONATION
     )
-    _create_profile(user, real_name=real_name, id_number=id_number, purpose=purpose)
+    # A new donor starts his journey with screening; self-preservation clients have no journey.
+    donor_status = None if purpose == DonorProfile.Purpose.SELF_PRESERVATION else DonorStatus.APPLICANT
+    _create_profile(user, real_name=real_name, id_number=id_number, purpose=purpose, donor_status=donor_status)
     audit.record("account.registered", actor=user, obj=user, data={"role": role})
     return user
 

@@ -17,7 +17,7 @@ from django.db import connection
 from django.db.models import Q
 from django.utils import timezone
 
-from clinic.bookings.models import ACTIVE_STATUSES, Booking
+from clinic.bookings.models import ACTIVE_STATUSES, Booking, SlotHold
 from clinic.rawsql import Columns
 from clinic.rooms.models import Closure, Opening, Room
 from clinic.rooms.services import MAX_SLOT_MINUTES, local_datetime
@@ -62,18 +62,26 @@ def _day_bounds(first: date, last: date) -> tuple[datetime, datetime]:
     )
 
 
-def _busy(period_start: datetime, period_end: datetime, gap: timedelta, exclude_booking: int | None) -> _Busy:
+def _busy(
+    period_start: datetime, period_end: datetime, gap: timedelta, exclude_booking: int | None, viewer: int | None
+) -> _Busy:
     # Bounded by start on both sides (bookings last at most MAX_SLOT_MINUTES): an index range
     # scan that never touches the past.
     lookback = timedelta(minutes=MAX_SLOT_MINUTES) + gap
-    rows = Booking.objects.filter(
-        status__in=ACTIVE_STATUSES, start__gte=period_start - lookback, start__lt=period_end + gap
-    )
+    window = {"start__gte": period_start - lookback, "start__lt": period_end + gap}
+    rows = Booking.objects.filter(status__in=ACTIVE_STATUSES, **window)
     if exclude_booking is not None:
         rows = rows.exclude(pk=exclude_booking)
+    # A slot held for a waiting client is taken for everyone else (clinic.bookings.waitlist).
+    holds = SlotHold.objects.filter(state=SlotHold.State.ACTIVE, **window)
+    if viewer is not None:
+        holds = holds.exclude(client_id=viewer)
     by_room: dict[int, list[tuple[datetime, datetime]]] = defaultdict(list)
     starts = []
-    for room_id, start, end in rows.values_list("room_id", "start", "end"):
+    for room_id, start, end in [
+        *rows.values_list("room_id", "start", "end"),
+        *holds.values_list("room_id", "start", "end"),
+    ]:
         by_room[room_id].append((start, end))
         starts.append(start)
     for intervals in by_room.values():
@@ -89,8 +97,10 @@ def slots_between(
     now: datetime | None = None,
     room_ids: list[int] | None = None,
     exclude_booking: int | None = None,
+    viewer: int | None = None,
 ) -> dict[date, list[Slot]]:
-    """Every slot from `first` to `last` (inclusive) in which at least one room is open."""
+    """Every slot from `first` to `last` (inclusive) in which at least one room is open. Rooms
+    held for a waiting client are not free, except to him (`viewer`, a user id)."""
     now = now or timezone.now()
     gap = timedelta(minutes=settings.ARRIVAL_GAP_MINUTES)
     rooms_q = Room.objects.filter(active=True)
@@ -104,7 +114,7 @@ def slots_between(
     )
     closures = list(Closure.objects.filter(start_date__lte=last, end_date__gte=first))
     period_start, period_end = _day_bounds(first, last)
-    busy = _busy(period_start, period_end, gap, exclude_booking)
+    busy = _busy(period_start, period_end, gap, exclude_booking, viewer)
 
     # Rooms in display order, so that each slot's room lists come out sorted without sorting.
     order = {room_id: i for i, room_id in enumerate(sorted(rooms, key=lambda r: (rooms[r].name, r)))}
@@ -151,8 +161,8 @@ def slots_between(
     return result
 
 
-def slots_on(day: date, *, now: datetime | None = None) -> list[Slot]:
-    return slots_between(day, day, now=now)[day]
+def slots_on(day: date, *, now: datetime | None = None, viewer: int | None = None) -> list[Slot]:
+    return slots_between(day, day, now=now, viewer=viewer)[day]
 
 
 _OPENING = Columns(Opening, "o", ["room_id", "date", "weekdays", "start_time", "end_time", "slot_minutes"])

@@ -38,8 +38,14 @@ class Review(models.TextChoices):
 
 
 class Purpose(models.TextChoices):
+    SCREENING = "screening", _("screening")
     DONATION = "donation", _("donation")
+    RETEST = "retest", _("retest")
     SELF_PRESERVATION = "self_preservation", _("self-preservation")
+
+
+# Every purpose is a visit to a collection room: the abstinence interval counts them all.
+COLLECTION_PURPOSES = (Purpose.SCREENING, Purpose.DONATION, Purpose.RETEST)
 
 
 class Payment(models.TextChoices):
@@ -87,6 +93,7 @@ class Booking(models.Model):  # type: ignore[django-manager-missing]
             ("manage_bookings", "Can cancel, reschedule, book on behalf and close sessions"),
             ("review_donation", "Can review donation bookings"),
             ("review_room", "Can review room bookings"),
+            ("manage_donors", "Can change a donor's status (qualified, retest due, suspended...)"),
         ]
         constraints = [
             models.CheckConstraint(condition=models.Q(end__gt=models.F("start")), name="booking_end_after_start"),
@@ -108,3 +115,72 @@ class Booking(models.Model):  # type: ignore[django-manager-missing]
     @property
     def is_active(self) -> bool:
         return self.status in ACTIVE_STATUSES
+
+
+class WaitlistEntry(models.Model):
+    """A client waiting for a slot on a day (optionally between two times, optionally in one
+    room): when one frees, the first eligible in line is offered it and it is held for him."""
+
+    class State(models.TextChoices):
+        WAITING = "waiting", _("waiting")
+        OFFERED = "offered", _("offered")
+        BOOKED = "booked", _("booked")
+        LAPSED = "lapsed", _("offer not used")
+        LEFT = "left", _("left")
+        ENDED = "ended", _("day over")
+
+    LIVE = (State.WAITING, State.OFFERED)
+
+    client = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="waitlist_entries")
+    date = models.DateField()
+    after = models.TimeField(null=True, blank=True)
+    before = models.TimeField(null=True, blank=True)
+    room = models.ForeignKey(Room, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    state = models.CharField(max_length=8, choices=State.choices, default=State.WAITING)
+    created = models.DateTimeField(auto_now_add=True)
+    updated = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["date", "created", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["client", "date"],
+                condition=models.Q(state__in=["waiting", "offered"]),
+                name="waitlist_one_live_entry_per_day",
+            ),
+        ]
+        indexes = [models.Index(fields=["state", "date", "created"], name="waitlist_line")]
+
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.date} {self.state}"
+
+
+class SlotHold(models.Model):
+    """A freed slot kept for the waitlist entry it was offered to until `expires`: others see the
+    room as taken and booking it is 409 slot_held; passed on to the next in line when unused."""
+
+    class State(models.TextChoices):
+        ACTIVE = "active", _("active")
+        USED = "used", _("used")
+        LAPSED = "lapsed", _("lapsed")
+        RELEASED = "released", _("released")
+
+    entry = models.ForeignKey(WaitlistEntry, on_delete=models.CASCADE, related_name="holds")
+    client = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    room = models.ForeignKey(Room, on_delete=models.CASCADE, related_name="+")
+    start = models.DateTimeField()
+    end = models.DateTimeField()
+    expires = models.DateTimeField()
+    state = models.CharField(max_length=8, choices=State.choices, default=State.ACTIVE)
+    created = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["room", "start"], condition=models.Q(state="active"), name="slot_hold_one_active_per_slot"
+            ),
+        ]
+        indexes = [models.Index(fields=["state", "start"], name="slot_hold_state_start")]
+
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.room_id} {self.start:%Y-%m-%d %H:%M} {self.state}"

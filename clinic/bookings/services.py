@@ -19,8 +19,9 @@ from clinic import locking
 from clinic.accounts import policy
 from clinic.accounts.models import DonorProfile, User
 from clinic.audit import services as audit
+from clinic.bookings import journey, waitlist
 from clinic.bookings.availability import room_slot
-from clinic.bookings.models import ACTIVE_STATUSES, Booking, Payment, Purpose, Review, Status
+from clinic.bookings.models import ACTIVE_STATUSES, COLLECTION_PURPOSES, Booking, Payment, Purpose, Review, Status
 from clinic.errors import Conflict, Invalid, NotFound
 from clinic.rooms.models import Room
 
@@ -65,9 +66,12 @@ def _check_rules(
     if others.filter(donor=donor, status__in=ACTIVE_STATUSES).exists():
         raise ActiveBookingExists()
     if profile.purpose == DonorProfile.Purpose.DONATION and settings.MIN_DAYS_BETWEEN_DONATIONS:
+        # The abstinence interval counts every collection visit: screening and retest too.
         window = timedelta(days=settings.MIN_DAYS_BETWEEN_DONATIONS)
         last = (
-            others.filter(donor=donor, purpose=Purpose.DONATION, status__in=[Status.COMPLETED, Status.IN_PROGRESS])
+            others.filter(
+                donor=donor, purpose__in=COLLECTION_PURPOSES, status__in=[Status.COMPLETED, Status.IN_PROGRESS]
+            )
             .filter(start__gt=start - window, start__lt=start + window)
             .order_by("-start")
             .first()
@@ -80,8 +84,12 @@ def _check_rules(
             )
     if others.filter(room=room, status__in=ACTIVE_STATUSES, start__lt=end, end__gt=start).exists():
         raise SlotTaken()
+    waitlist.check_not_held(client=donor, room=room, start=start, end=end)
     gap = timedelta(minutes=settings.ARRIVAL_GAP_MINUTES)
-    if gap and others.filter(status__in=ACTIVE_STATUSES, start__gt=start - gap, start__lt=start + gap).exists():
+    if gap and (
+        others.filter(status__in=ACTIVE_STATUSES, start__gt=start - gap, start__lt=start + gap).exists()
+        or waitlist.held_starts_near(client=donor, start=start, gap=gap)
+    ):
         raise ArrivalGap()
 
 
@@ -108,18 +116,20 @@ def _integrity_error_to_domain(exc: IntegrityError) -> Exception:
     return SlotTaken()
 
 
-def create_booking(*, donor: User, room_id: int, start: datetime, actor: User) -> Booking:
+def create_booking(*, donor: User, room_id: int, start: datetime, actor: User, purpose: str | None = None) -> Booking:
     """Check every rule and insert the booking, race-free. Runs inside the caller's transaction
-    (the booking process's start), which must be atomic."""
+    (the booking process's start), which must be atomic. `purpose`: the kind of visit, by
+    default the one the client's status allows (clinic.bookings.journey)."""
     room = Room.objects.filter(pk=room_id).first()
     if room is None:
         raise NotASlot(_("There is no such room."))
     profile = _client_profile(donor)
+    purpose = journey.purpose_for(profile, purpose)
     start_at, end_at = _checked_slot(room, start)
     locking.donor_lock(donor.pk)
     locking.arrival_gap_lock()
+    locking.waitlist_lock()
     _check_rules(donor=donor, profile=profile, room=room, start=start_at, end=end_at, ignore=None)
-    purpose = profile.purpose
     booking = Booking(
         donor=donor,
         room=room,
@@ -134,11 +144,12 @@ def create_booking(*, donor: User, room_id: int, start: datetime, actor: User) -
             booking.save()
     except IntegrityError as exc:
         raise _integrity_error_to_domain(exc) from None
+    waitlist.booked(booking)
     audit.record(
         "booking.created",
         actor=actor,
         obj=booking,
-        data={"room": room.pk, "start": start_at.isoformat(), "on_behalf": actor.pk != donor.pk},
+        data={"room": room.pk, "start": start_at.isoformat(), "purpose": purpose, "on_behalf": actor.pk != donor.pk},
     )
     return booking
 
@@ -152,22 +163,29 @@ def move(booking: Booking, *, room_id: int, start: datetime | None = None) -> Bo
     profile = _client_profile(booking.donor)
     locking.donor_lock(booking.donor_id)
     locking.arrival_gap_lock()
+    locking.waitlist_lock()
     _check_rules(donor=booking.donor, profile=profile, room=room, start=start_at, end=end_at, ignore=booking.pk)
+    freed_day = timezone.localtime(booking.start).date()
     booking.room, booking.start, booking.end = room, start_at, end_at
     try:
         with transaction.atomic():
             booking.save(update_fields=["room", "start", "end", "updated"])
     except IntegrityError as exc:
         raise _integrity_error_to_domain(exc) from None
+    waitlist.offer_after_commit(freed_day)  # the slot it left may be someone's in the waiting list
     return booking
 
 
 def set_status(booking: Booking, status: str, **fields: Any) -> Booking:
-    """Write a booking's status (and review fields). Only the process's handlers call this."""
+    """Write a booking's status (and review fields). Only the process's handlers call this. A
+    booking that ends before its slot frees it for the waiting list."""
+    was_active = booking.status in ACTIVE_STATUSES
     booking.status = status
     for key, value in fields.items():
         setattr(booking, key, value)
     booking.save(update_fields=["status", *fields, "updated"])
+    if was_active and status not in ACTIVE_STATUSES and booking.start > timezone.now():
+        waitlist.offer_after_commit(timezone.localtime(booking.start).date())
     return booking
 
 

@@ -20,6 +20,8 @@ class Kind(models.TextChoices):
     DOOR_HELD_OPEN = "door.held_open"
     RELAY_OFFLINE = "relay.offline"
     RELAY_BACK = "relay.back"
+    DONOR_STATUS = "donor.status"
+    SLOT_OFFERED = "slot.offered"
     CONSULTATION_ANSWERED = "consultation.answered"
     PROMOTION = "promotion"
 

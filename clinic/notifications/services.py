@@ -42,9 +42,21 @@ def group_name(user_id: int) -> str:
     return f"user.{user_id}"
 
 
+# Kinds whose notifications carry their own fields (`data`) for an app to act on: an offered
+# slot is booked from the notification.
+OWN_DATA: dict[str, tuple[str, ...]] = {"slot.offered": ("start", "room", "expires")}
+
+
+def own_data(notification: Notification) -> dict[str, Any] | None:
+    fields = OWN_DATA.get(notification.kind)
+    if fields is None:
+        return None
+    return {key: notification.data.get(key) for key in fields}
+
+
 def payload(notification: Notification) -> dict[str, Any]:
     """The JSON object pushed over the socket; the list API returns the same shape."""
-    return {
+    shown = {
         "id": notification.pk,
         "kind": notification.kind,
         "title": notification.title,
@@ -53,6 +65,8 @@ def payload(notification: Notification) -> dict[str, Any]:
         "created": timezone.localtime(notification.created).isoformat(),
         "read": notification.read,
     }
+    data = own_data(notification)
+    return shown if data is None else shown | {"data": data}
 
 
 # --- creating -------------------------------------------------------------------------------

@@ -50,6 +50,12 @@ TEXTS: dict[str, Text] = {
     "relay.back": Text(
         _("Door lock answering again"), _("The lock board of {rooms} ({board}) answers again after {minutes} min.")
     ),
+    "donor.status": Text(_("Account update"), _("Your account has been updated."), outward=True),
+    "slot.offered": Text(
+        _("A time is free for you"),
+        _("{when} is free and kept for you for {minutes} min. Open the app to book it."),
+        outward=True,
+    ),
     "consultation.answered": Text(_("You have a reply"), _("Open the app to read the reply to your question.")),
     "promotion": Text(_("News"), _("{title}")),
 }
@@ -68,6 +74,16 @@ REVIEWED: dict[tuple[str, str], Promise] = {
 }
 
 
+# donor.status says what the new status lets him do (context "status").
+DONOR_STATUS: dict[str, Promise] = {
+    "applicant": _("Please book your first visit."),
+    "qualified": _("Your check is complete: you can now book your regular visits."),
+    "retest_due": _("A follow-up check is due: please book it."),
+    "suspended": _("Your bookings are paused for now. Please ask us about it."),
+    "retired": _("Your account no longer takes bookings. Thank you for your help."),
+}
+
+
 class _Blanks(dict):
     """A placeholder without a value renders empty instead of breaking the caller's transaction."""
 
@@ -82,6 +98,8 @@ def render(kind: str, context: dict[str, Any], *, for_donor: bool = True) -> tup
     template = text.body
     if kind == "booking.reviewed":
         template = REVIEWED.get((str(context.get("review")), str(context.get("decision"))), template)
+    if kind == "donor.status":
+        template = DONOR_STATUS.get(str(context.get("status")), template)
     with translation.override(settings.LANGUAGE_CODE):
         values = _Blanks({key: str(value) for key, value in context.items()})
         if context.get("reason"):

@@ -262,7 +262,15 @@ def add_opening(
     _check_no_overlap(opening)
     opening.save()
     audit.record("opening.created", actor=actor, obj=opening, data={"room": room.pk})
+    _offer_new_slots()
     return opening
+
+
+def _offer_new_slots() -> None:
+    """New or longer opening hours may be what someone on the waiting list waits for."""
+    from clinic.bookings import waitlist  # the slot engine imports this module
+
+    waitlist.offer_after_commit(None)
 
 
 @transaction.atomic
@@ -283,6 +291,7 @@ def update_opening(*, actor: Any, opening: Opening, changes: dict[str, Any]) -> 
     _check_no_overlap(opening)
     opening.save()
     audit.record("opening.updated", actor=actor, obj=opening, data={"fields": sorted(changes)})
+    _offer_new_slots()
     return opening
 
 

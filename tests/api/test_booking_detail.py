@@ -66,7 +66,8 @@ def test_staff_see_the_donors_name_and_phone(people, booking, client_for):
     body = response.json()
     assert body["donor"] == {"name": "Alice Wang", "phone": "13800000001"}
     assert body["donor_code"] == people.alice.donor_profile.donor_code
-    assert set(body) == FIELDS | {"donor"}
+    assert set(body) == FIELDS | {"donor", "donor_status"}
+    assert body["donor_status"] == "qualified"
 
 
 def test_room_managers_see_the_donor_code_only(people, booking, client_for):

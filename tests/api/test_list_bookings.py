@@ -84,7 +84,7 @@ def test_it_shows_staff_every_booking_with_the_donors_identity(people, world, cl
     assert by_id[world["alice_now"].pk]["donor"] == {"name": "Alice Wang", "phone": "13800000001"}
     assert by_id[world["bob_now"].pk]["donor"] == {"name": "Bob Li", "phone": "13800000002"}
     assert by_id[world["carl_now"].pk]["payment"] == "pending"
-    assert all(set(b) == FIELDS | {"donor"} for b in body["results"])
+    assert all(set(b) == FIELDS | {"donor", "donor_status"} for b in body["results"])
 
 
 def test_it_shows_room_managers_every_booking_with_donor_codes_only(people, world, client_for):

@@ -114,6 +114,7 @@ API = [
         "403 403 403 201 403 403 401",
     ),
     ("get", "/api/bookings/{alice_booking}/", None, "200 404 404 200 200 404 401"),
+    ("get", "/api/bookings/{alice_booking}/calendar.ics", None, "200 404 404 404 404 404 401"),
     ("post", "/api/bookings/{alice_booking}/cancel/", None, "200 404 404 200 403 404 401"),
     (
         "post",
@@ -122,6 +123,13 @@ API = [
         "403 403 403 200 403 403 401",
     ),
     ("post", "/api/bookings/{bob_booking}/close/", None, "403 403 403 409 403 403 401"),
+    # the waitlist (every client already has an active booking: 409 active_booking_exists)
+    ("get", "/api/waitlist/", None, "200 200 200 403 403 403 401"),
+    ("post", "/api/waitlist/", {"date": DAY.isoformat()}, "409 409 409 403 403 403 401"),
+    ("delete", "/api/waitlist/999999/", None, "404 404 404 403 403 403 401"),
+    # donors: staff find them and move them along their journey
+    ("get", "/api/donors/?q=a", None, "403 403 403 200 403 403 401"),
+    ("patch", "/api/donors/{dora_code}/", {"donor_status": "suspended", "note": "x"}, "403 403 403 200 403 403 401"),
     # workflow tasks
     ("get", "/api/tasks/", None, "403 403 403 200 200 403 401"),
     ("post", "/api/tasks/{staff_task}/approve/", {}, "403 403 403 200 403 403 401"),

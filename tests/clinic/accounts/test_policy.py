@@ -26,6 +26,8 @@ EXPECTED = {
     "can_manage_bookings": STAFF,
     "can_see_all_bookings": STAFF | ROOM_MANAGERS,
     "can_see_donor_identity": STAFF,
+    "can_manage_donors": STAFF,
+    "can_find_donors": STAFF,
     "can_review(staff)": STAFF,
     "can_review(room)": ROOM_MANAGERS,
     "can_review_any": STAFF | ROOM_MANAGERS,

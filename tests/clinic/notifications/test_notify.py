@@ -133,6 +133,16 @@ def test_every_text_is_discreet(people, booking, kind, language, settings):
         assert "{" not in title + body
 
 
+@pytest.mark.parametrize("language", ["en", "zh-hans"])
+@pytest.mark.parametrize("status", ["applicant", "qualified", "retest_due", "suspended", "retired"])
+def test_every_donor_status_text_is_discreet(status, language, settings):
+    settings.LANGUAGE_CODE = language
+    title, body = texts.render("donor.status", {"status": status})
+    assert body != texts.render("donor.status", {})[1]  # its own sentence
+    for word in INDISCREET + INDISCREET_ZH:
+        assert word not in (title + body).lower(), (status, title, body)
+
+
 def test_a_missing_placeholder_renders_empty_rather_than_failing(people):
     [row] = services.notify([people.rita], "door.held_open")
     assert row.body == "The door of has been open for min."

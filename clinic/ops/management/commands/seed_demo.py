@@ -65,6 +65,8 @@ class Command(BaseCommand):
                     defaults={
                         "real_name": f"Demo {role}",
                         "purpose": "self_preservation" if role == "self_preservation" else "donation",
+                        # The demo donor has been screened: he books donations.
+                        "donor_status": None if role == "self_preservation" else "qualified",
                     },
                 )
 

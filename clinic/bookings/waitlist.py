@@ -1,0 +1,300 @@
+"""The waitlist: clients waiting for a day (between two times, in one room if they say so). When
+a matching slot is free, the first eligible client in line is offered it (`slot.offered`) and
+it is held for him for WAITLIST_HOLD_MINUTES: others see the room as taken and booking it is
+409 slot_held. Unused, the offer passes to the next in line.
+
+Offers run after any change that may free a slot (a booking cancelled, rejected or moved, an
+offer not used or given back, opening hours added) once it has committed, and at every sweep,
+which also passes on lapsed offers. A slot freed by a closure is never offered: a closed room
+has no slots. Bookings and offers take the waitlist lock (clinic.locking), so a slot is booked
+or held, never both.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import QuerySet
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from clinic import locking
+from clinic.accounts.models import DonorProfile, User
+from clinic.bookings import journey
+from clinic.bookings.availability import slots_between
+from clinic.bookings.models import ACTIVE_STATUSES, Booking, SlotHold, WaitlistEntry
+from clinic.errors import Conflict, Invalid, NotFound
+from clinic.rooms.models import Room
+
+log = logging.getLogger(__name__)
+
+State = WaitlistEntry.State
+
+
+class SlotHeld(Conflict):
+    code = "slot_held"
+    default_message = gettext_lazy(
+        "This time is being kept for someone on the waiting list. Please choose another slot or room."
+    )
+
+
+class AlreadyWaiting(Conflict):
+    code = "already_waiting"
+    default_message = gettext_lazy("You are already on the waiting list for that day.")
+
+
+# --- the client's side ---------------------------------------------------------------------
+
+
+def join(*, client: User, day: date, after: time | None = None, before: time | None = None, room_id: int | None = None):
+    """Put the client in line for a day; a matching slot free now is offered to him at once."""
+    profile = DonorProfile.objects.filter(user=client).first()
+    if profile is None:
+        raise Invalid(_("Only donors and self-preservation clients can join the waiting list."), code="not_a_client")
+    journey.purpose_for(profile)  # 409 purpose_not_allowed: a status that books nothing waits for nothing
+    today = timezone.localdate()
+    if day < today or day > today + timedelta(days=settings.BOOKING_HORIZON_DAYS):
+        raise Invalid(
+            _("Choose a day from today to %(days)d days ahead.") % {"days": settings.BOOKING_HORIZON_DAYS},
+            fields={"date": [_("Out of range.")]},
+        )
+    if after is not None and before is not None and after >= before:
+        raise Invalid(_("The earliest time must be before the latest."), fields={"before": [_("Too early.")]})
+    room = None
+    if room_id is not None:
+        room = Room.objects.filter(pk=room_id, active=True).first()
+        if room is None:
+            raise Invalid(_("There is no such room."), fields={"room": [_("There is no such room.")]})
+    if Booking.objects.filter(donor=client, status__in=ACTIVE_STATUSES).exists():
+        raise Conflict(
+            _("You already have an active booking. Cancel it or wait until it is over to join the waiting list."),
+            code="active_booking_exists",
+        )
+    try:
+        with transaction.atomic():
+            entry = WaitlistEntry.objects.create(client=client, date=day, after=after, before=before, room=room)
+    except IntegrityError:
+        raise AlreadyWaiting() from None
+    offer_after_commit(day)
+    return entry
+
+
+def entries_of(client: User) -> QuerySet[WaitlistEntry]:
+    """His entries from today on, with their current offer's hold."""
+    return (
+        WaitlistEntry.objects.filter(client=client, date__gte=timezone.localdate())
+        .select_related("room")
+        .prefetch_related("holds__room")
+        .order_by("date", "created", "id")
+    )
+
+
+def current_hold(entry: WaitlistEntry) -> SlotHold | None:
+    return next((hold for hold in entry.holds.all() if hold.state == SlotHold.State.ACTIVE), None)
+
+
+@transaction.atomic
+def leave(*, client: User, entry_id: int) -> None:
+    """He leaves the line; a slot held for him passes to the next in line."""
+    entry = WaitlistEntry.objects.select_for_update().filter(pk=entry_id, client=client).first()
+    if entry is None:
+        raise NotFound(_("No such waiting list entry."))
+    if entry.state in WaitlistEntry.LIVE:
+        entry.state = State.LEFT
+        entry.save(update_fields=["state", "updated"])
+        if SlotHold.objects.filter(entry=entry, state=SlotHold.State.ACTIVE).update(state=SlotHold.State.RELEASED):
+            offer_after_commit(entry.date)
+
+
+# --- bookings and holds --------------------------------------------------------------------
+
+
+def check_not_held(*, client: User, room: Room, start: datetime, end: datetime) -> None:
+    """Booking (or moving into) a slot held for someone else is 409 slot_held. Called under the
+    waitlist lock."""
+    held = SlotHold.objects.filter(state=SlotHold.State.ACTIVE, room=room, start__lt=end, end__gt=start)
+    if held.exclude(client=client).exists():
+        raise SlotHeld()
+
+
+def held_starts_near(*, client: User, start: datetime, gap: timedelta) -> bool:
+    """Whether a slot held for someone else starts closer than the arrival gap to `start`."""
+    held = SlotHold.objects.filter(state=SlotHold.State.ACTIVE, start__gt=start - gap, start__lt=start + gap)
+    return held.exclude(client=client).exists()
+
+
+def booked(booking: Booking) -> None:
+    """The client booked: the hold of that slot is used, any other hold of his is given back (and
+    offered on), and his place in every line ends."""
+    freed_days = set()
+    for hold in SlotHold.objects.filter(client_id=booking.donor_id, state=SlotHold.State.ACTIVE):
+        used = hold.room_id == booking.room_id and hold.start == booking.start
+        hold.state = SlotHold.State.USED if used else SlotHold.State.RELEASED
+        hold.save(update_fields=["state"])
+        if not used:
+            freed_days.add(timezone.localtime(hold.start).date())
+    WaitlistEntry.objects.filter(client_id=booking.donor_id, state__in=WaitlistEntry.LIVE).update(
+        state=State.BOOKED, updated=timezone.now()
+    )
+    for day in freed_days:
+        offer_after_commit(day)
+
+
+# --- offers --------------------------------------------------------------------------------
+
+
+@dataclass
+class OfferRun:
+    offered: int = 0
+    lapsed: int = 0
+    ended: int = 0
+
+
+def offer_after_commit(day: date | None = None) -> None:
+    """Once the caller's transaction commits, offer the day's freed slots (every waiting day if
+    None). A failure here is logged and left to the sweep: what committed stays committed."""
+
+    def run() -> None:
+        try:
+            offer(day)
+        except Exception:  # the sweep offers again within SWEEP_INTERVAL_SECONDS
+            log.exception("waitlist offers for %s failed; the sweep will retry", day or "every day")
+
+    transaction.on_commit(run)
+
+
+def _eligible(entry: WaitlistEntry) -> bool:
+    client = entry.client
+    profile = getattr(client, "donor_profile", None)
+    if not client.is_active or profile is None or not journey.allowed_purposes(profile):
+        return False
+    if Booking.objects.filter(donor=client, status__in=ACTIVE_STATUSES).exists():
+        return False
+    return not SlotHold.objects.filter(client=client, state=SlotHold.State.ACTIVE).exists()
+
+
+def _matches(entry: WaitlistEntry, start: datetime, end: datetime, room_id: int) -> bool:
+    """The slot starts at or after `after` and ends by `before` (local times), in his room if he
+    named one."""
+    if entry.room_id is not None and entry.room_id != room_id:
+        return False
+    local_start, local_end = timezone.localtime(start), timezone.localtime(end)
+    if entry.after is not None and local_start.time() < entry.after:
+        return False
+    return entry.before is None or (local_end.date() == entry.date and local_end.time() <= entry.before)
+
+
+def offer(day: date | None = None, now: datetime | None = None) -> int:
+    """Offer free slots to waiting clients, first in line first: one hold per client, one client
+    per slot. Returns how many were offered."""
+    now = now or timezone.now()
+    days = [day] if day is not None else waiting_days(now)
+    return sum(_offer_day(d, now) for d in days)
+
+
+def waiting_days(now: datetime) -> list[date]:
+    return list(
+        WaitlistEntry.objects.filter(state=State.WAITING, date__gte=timezone.localdate(now))
+        .order_by("date")
+        .values_list("date", flat=True)
+        .distinct()
+    )
+
+
+@transaction.atomic
+def _offer_day(day: date, now: datetime) -> int:
+    if day < timezone.localdate(now) or not WaitlistEntry.objects.filter(date=day, state=State.WAITING).exists():
+        return 0
+    locking.waitlist_lock()  # the line and the free slots are read under it
+    waiting = list(
+        WaitlistEntry.objects.filter(date=day, state=State.WAITING)
+        .select_related("client__donor_profile")
+        .order_by("created", "id")
+    )
+    free = [
+        (slot.start, slot.end, room)
+        for slot in slots_between(day, day, now=now)[day]
+        if slot.start > now
+        for room in slot.free_rooms
+    ]
+    offered = 0
+    taken: set[tuple[int, datetime]] = set()
+    for entry in waiting:
+        if not free or not _eligible(entry):
+            continue
+        match = next(
+            (
+                (start, end, room)
+                for start, end, room in free
+                if (room.id, start) not in taken and _matches(entry, start, end, room.id)
+            ),
+            None,
+        )
+        if match is None:
+            continue
+        start, end, room = match
+        taken.add((room.id, start))
+        _hold(entry, room.id, start, end, now)
+        offered += 1
+    return offered
+
+
+def _hold(entry: WaitlistEntry, room_id: int, start: datetime, end: datetime, now: datetime) -> SlotHold:
+    from clinic.notifications.services import notify
+
+    expires = min(now + timedelta(minutes=settings.WAITLIST_HOLD_MINUTES), start)
+    hold = SlotHold.objects.create(
+        entry=entry, client=entry.client, room_id=room_id, start=start, end=end, expires=expires
+    )
+    entry.state = State.OFFERED
+    entry.save(update_fields=["state", "updated"])
+    local = timezone.localtime(start)
+    minutes = max(1, round((expires - now).total_seconds() / 60))
+    notify(
+        [entry.client],
+        "slot.offered",
+        context={
+            "start": local.isoformat(),
+            "room": room_id,
+            "when": f"{local:%Y-%m-%d %H:%M}",
+            "minutes": minutes,
+            "expires": timezone.localtime(expires).isoformat(),
+        },
+    )
+    return hold
+
+
+@transaction.atomic
+def pass_on(now: datetime | None = None) -> OfferRun:
+    """The sweep's part: offers not used in time lapse (the client's place ends), entries of days
+    gone by end, and the freed slots go to the next in line."""
+    now = now or timezone.now()
+    run = OfferRun()
+    lapsed = list(
+        SlotHold.objects.select_for_update()
+        .filter(state=SlotHold.State.ACTIVE, expires__lte=now)
+        .select_related("entry")
+    )
+    for hold in lapsed:
+        hold.state = SlotHold.State.LAPSED
+        hold.save(update_fields=["state"])
+        if hold.entry.state == State.OFFERED:
+            hold.entry.state = State.LAPSED
+            hold.entry.save(update_fields=["state", "updated"])
+    run.lapsed = len(lapsed)
+    run.ended = WaitlistEntry.objects.filter(state__in=WaitlistEntry.LIVE, date__lt=timezone.localdate(now)).update(
+        state=State.ENDED, updated=now
+    )
+    return run
+
+
+def sweep(now: datetime | None = None) -> OfferRun:
+    now = now or timezone.now()
+    run = pass_on(now)
+    run.offered = offer(None, now)
+    return run
