@@ -146,6 +146,8 @@ def test_the_staff_review_page_shows_the_booking_and_the_donors_name(people, boo
     assert "Room A" in text
     assert people.alice.donor_code in text
     assert "Alice Wang" in text
+    # The purpose of the visit and the donor's status, at a glance.
+    assert "donation" in text and "Donor status" in text and "qualified" in text
 
 
 def test_the_room_review_page_shows_the_donor_code_but_no_identity(people, booking, client):
@@ -157,6 +159,8 @@ def test_the_room_review_page_shows_the_donor_code_but_no_identity(people, booki
     assert people.alice.donor_code in text
     assert "09:00–09:30" in text and "Room A" in text
     assert "Alice Wang" not in text and ALICE_PHONE not in text
+    # The purpose, never the donor's status.
+    assert "donation" in text and "Donor status" not in text and "qualified" not in text
     # The room manager may move the booking to the other free room: it is offered.
     assert "Room B" in text
     # Nor do the other pages he can open name the donor.
@@ -171,6 +175,7 @@ def test_the_room_review_page_shows_the_donor_code_but_no_identity(people, booki
         assert response.status_code == 200, url
         text = page_text(response)
         assert "Alice Wang" not in text and ALICE_PHONE not in text, url
+        assert "qualified" not in text, url
     # He cannot take the donation review.
     assert client.post(task_url(booking, "staff_review", "assign")).status_code == 403
 
