@@ -37,7 +37,7 @@ def _find_donor(reference: str) -> User:
     donor = User.objects.filter(query).filter(donor_profile__isnull=False).first()
     if donor is None:
         raise Invalid(
-            "No client with that id or donor code.", code="unknown_donor", fields={"donor": ["Unknown donor."]}
+            _("No client with that id or donor code."), code="unknown_donor", fields={"donor": [_("Unknown donor.")]}
         )
     return donor
 
@@ -74,11 +74,11 @@ class BookingListView(APIView):
         data = body.validated_data
         if data.get("donor"):
             if not policy.can_manage_bookings(request.user):
-                raise Forbidden("Only staff may book on a donor's behalf.")
+                raise Forbidden(_("Only staff may book on a donor's behalf."))
             donor = _find_donor(data["donor"])
         else:
             if not policy.can_book(request.user):
-                raise Forbidden("Your account cannot book collection slots.")
+                raise Forbidden(_("Your account cannot book collection slots."))
             donor = request.user
         booking = booking_flow.request_booking(
             actor=request.user, donor=donor, room_id=data["room"], start=data["start"], purpose=data.get("purpose")

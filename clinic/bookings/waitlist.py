@@ -130,7 +130,10 @@ def held_starts_near(*, client: User, start: datetime, gap: timedelta) -> bool:
 
 def booked(booking: Booking) -> None:
     """The client booked: the hold of that slot is used, any other hold of his is given back (and
-    offered on), and his place in every line ends."""
+    offered on), and his place in every line ends. One query for a client in no line."""
+    live = WaitlistEntry.objects.filter(client_id=booking.donor_id, state__in=WaitlistEntry.LIVE)
+    if not live.update(state=State.BOOKED, updated=timezone.now()):
+        return  # a hold belongs to an offered (live) entry: none either
     freed_days = set()
     for hold in SlotHold.objects.filter(client_id=booking.donor_id, state=SlotHold.State.ACTIVE):
         used = hold.room_id == booking.room_id and hold.start == booking.start
@@ -138,9 +141,6 @@ def booked(booking: Booking) -> None:
         hold.save(update_fields=["state"])
         if not used:
             freed_days.add(timezone.localtime(hold.start).date())
-    WaitlistEntry.objects.filter(client_id=booking.donor_id, state__in=WaitlistEntry.LIVE).update(
-        state=State.BOOKED, updated=timezone.now()
-    )
     for day in freed_days:
         offer_after_commit(day)
 

@@ -96,3 +96,27 @@ def test_a_lazy_message_follows_the_language_of_the_response_not_of_the_raise(pe
         exc = NotASlot()
     with translation.override("zh-hans"):
         assert exception_handler(exc, {}).data["detail"] == "该房间没有从此时间开始的时段。"
+
+
+def test_an_unknown_donor_on_a_staff_booking_is_told_in_chinese(people, room, client_for):
+    response = client_for(people.sam).post(
+        "/api/bookings/",
+        {"room": room.pk, "start": f.at(f.tomorrow(), "09:00").isoformat(), "donor": "DNOSUCH9"},
+        format="json",
+    )
+    assert response.status_code == 400
+    body = response.json()
+    assert body["code"] == "unknown_donor" and body["detail"] == "没有该编号或 ID 的客户。"
+
+
+def test_a_purpose_the_status_does_not_allow_is_told_in_chinese(people, room, client_for):
+    from clinic.accounts.models import DonorProfile
+
+    DonorProfile.objects.filter(user=people.alice).update(donor_status="retest_due")
+    response = client_for(people.alice).post(
+        "/api/bookings/",
+        {"room": room.pk, "start": f.at(f.tomorrow(), "09:00").isoformat(), "purpose": "donation"},
+        format="json",
+    )
+    assert response.status_code == 409
+    assert response.json() == {"detail": "您需要复检：请在下次捐献前预约复检。", "code": "purpose_not_allowed"}
