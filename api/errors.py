@@ -92,9 +92,8 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     if too_big is not None:
         return Response(too_big[0], status=too_big[1])
     if isinstance(exc, DomainError):
-        return Response(
-            error_body(_localized(exc.message), exc.code, _localized_fields(exc.fields)), status=domain_status(exc)
-        )
+        body = error_body(_localized(exc.message), exc.code, _localized_fields(exc.fields))
+        return Response(body | exc.extra, status=domain_status(exc))
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()
     elif isinstance(exc, DjangoPermissionDenied):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from django_stubs_ext import StrOrPromise
@@ -21,11 +21,14 @@ class DomainError(Exception):
         *,
         code: str | None = None,
         fields: dict[str, list[str]] | None = None,
+        extra: dict[str, Any] | None = None,
     ) -> None:
         self.message: StrOrPromise = message or self.default_message
         if code:
             self.code = code
         self.fields = fields or {}
+        # More of the answer's body, beside detail and code (e.g. the bookings a closure affects).
+        self.extra = extra or {}
         super().__init__(self.message)
 
 

@@ -24,8 +24,10 @@ Timeouts: every wait but the board lock's is bounded by PostgreSQL's `lock_timeo
 DATABASE_LOCK_TIMEOUT_MS, default 10 s), SQLSTATE 55P03 (LOCK_NOT_AVAILABLE) when it runs out;
 unless said otherwise above, that is a 503.
 
-Order: process → donor → arrival gap → waitlist (a booking requested or moved; an offer takes the
-waitlist lock alone); process → room → board (the door). A holder never takes a lock earlier in
+Order: process → donor → arrival gap → waitlist (a booking requested or moved; a closure's
+cancellations, then its holds given back; an offer takes the waitlist lock alone); process → room
+→ board (the door); room → waitlist (a room taken out of service gives back its holds); donor →
+waitlist (a donor suspended leaves every line). A holder never takes a lock earlier in
 its chain; the login lock is taken alone.
 
 SQLite runs every transaction as IMMEDIATE: a transaction holds the database's single write lock

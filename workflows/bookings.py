@@ -15,10 +15,19 @@ from clinic.audit import services as audit
 from clinic.bookings import services as booking_services
 from clinic.bookings.models import Booking, Status
 from clinic.errors import Conflict, Forbidden, NotFound
+from clinic.notifications.services import notify
 from workflows.flows import BookingFlow
 from workflows.process import NotActive, current_process, lock_failure, process_lock
 
 RESCHEDULABLE = (Status.PENDING, Status.APPROVED)
+
+
+def tell_change(booking: Booking, change: str, *, actor: User | None, reason: str = "") -> None:
+    """The donor hears of every change someone else makes to his booking (`change`: booked,
+    cancelled, moved, closed), with the reason given for him; never of his own."""
+    if actor is not None and actor.pk == booking.donor_id:
+        return
+    notify([booking.donor], "booking.changed", booking=booking, context={"change": change, "reason": reason.strip()})
 
 
 def request_booking(*, actor: User, donor: User, room_id: int, start: datetime, purpose: str | None = None) -> Booking:
@@ -29,6 +38,7 @@ def request_booking(*, actor: User, donor: User, room_id: int, start: datetime, 
                 donor=donor, room_id=room_id, start=start, actor=actor, purpose=purpose
             )
             BookingFlow.start.run(booking=booking)
+            tell_change(booking, "booked", actor=actor)
     except FlowLockFailed as exc:
         raise lock_failure(exc) from None
     return booking
@@ -47,7 +57,9 @@ def cancel_booking(*, booking_id: int, actor: User, reason: str = "") -> Booking
             process.refresh_from_db()
             booking.refresh_from_db()
             if process.status == PROCESS.NEW and booking.status in RESCHEDULABLE:
-                return BookingFlow.instance.cancel_booking(process, actor=actor, reason=reason)
+                booking = BookingFlow.instance.cancel_booking(process, actor=actor, reason=reason)
+                tell_change(booking, "cancelled", actor=actor, reason=reason)
+                return booking
     booking.refresh_from_db()
     raise NotActive(_("This booking is already %(status)s.") % {"status": booking.get_status_display()})
 
@@ -81,4 +93,5 @@ def reschedule(*, booking_id: int, actor: User, room_id: int, start: datetime) -
             obj=booking,
             data={"from": old, "to": {"room": room_id, "start": booking.start.isoformat()}},
         )
+        tell_change(booking, "moved", actor=actor)
     return booking

@@ -21,6 +21,7 @@ from clinic.bookings.models import Booking, Status
 from clinic.errors import Conflict, NotFound
 from clinic.notifications.services import notify_holders
 from clinic.rawsql import Columns
+from workflows.bookings import tell_change
 from workflows.flows import BookingFlow
 from workflows.process import NotActive, current_process, process_lock
 
@@ -134,6 +135,7 @@ def close_session(*, booking_id: int, actor: User, reason: str = "", now: dateti
         now=now or timezone.now(),
     )
     audit.record("booking.closed", actor=actor, obj=booking, reason=reason)
+    tell_change(booking, "closed", actor=actor, reason=reason)
     return booking
 
 

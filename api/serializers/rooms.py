@@ -110,10 +110,16 @@ class OpeningSerializer(serializers.ModelSerializer):
 
 class ClosureSerializer(serializers.ModelSerializer):
     reason = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+    affected = serializers.ChoiceField(
+        choices=["cancel"],
+        required=False,
+        write_only=True,
+        help_text='what to do with the active bookings it falls on: "cancel" (their donors are told the reason)',
+    )
 
     class Meta:
         model = Closure
-        fields = ["id", "room", "start_date", "end_date", "reason"]
+        fields = ["id", "room", "start_date", "end_date", "reason", "affected"]
         read_only_fields = ["id", "room"]
 
 

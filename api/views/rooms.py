@@ -14,6 +14,7 @@ from api.serializers import rooms as s
 from clinic.accounts import policy
 from clinic.rooms import board, services
 from clinic.rooms.models import Closure, Opening, Room
+from workflows import closures
 
 
 class ReadOrManageRooms(BasePermission):
@@ -139,8 +140,9 @@ class ClosuresView(APIView):
         room = get_object_or_404(Room, pk=pk) if pk else None
         body = s.ClosureSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        closure = services.add_closure(actor=request.user, room=room, **body.validated_data)
-        return Response(s.ClosureSerializer(closure).data, status=status.HTTP_201_CREATED)
+        closure, cancelled = closures.close(actor=request.user, room=room, **body.validated_data)
+        data = s.ClosureSerializer(closure).data | {"cancelled": [booking.pk for booking in cancelled]}
+        return Response(data, status=status.HTTP_201_CREATED)
 
 
 class RoomStatusView(APIView):

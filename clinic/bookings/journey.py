@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import calendar
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
@@ -20,7 +20,7 @@ from django.utils.translation import gettext_lazy
 
 from clinic.accounts.models import DonorProfile, DonorStatus, User
 from clinic.audit import services as audit
-from clinic.bookings.models import Booking, Purpose, Status
+from clinic.bookings.models import COLLECTION_PURPOSES, Booking, Purpose, Status
 from clinic.errors import Conflict, Invalid, NotFound
 
 ALLOWED_PURPOSES: dict[str, tuple[str, ...]] = {
@@ -89,6 +89,54 @@ def next_step(profile: DonorProfile) -> str:
     return str(_NEXT_STEPS[status]) if status else ""
 
 
+# --- the abstinence interval -------------------------------------------------------------
+
+
+class TooSoonAfterLastDonation(Conflict):
+    code = "too_soon_after_last_donation"
+
+
+def visits_near(
+    donor: User, profile: DonorProfile, first: datetime, last: datetime, *, ignore: int | None = None
+) -> list[datetime]:
+    """The starts of a donor's collection visits (done or in progress) close enough to the period
+    from `first` to `last` to hold the abstinence interval against a slot in it; none for a
+    self-preservation client or with the rule off."""
+    if profile.purpose != DonorProfile.Purpose.DONATION or not settings.MIN_DAYS_BETWEEN_DONATIONS:
+        return []
+    window = timedelta(days=settings.MIN_DAYS_BETWEEN_DONATIONS)
+    visits = Booking.objects.filter(
+        donor=donor,
+        purpose__in=COLLECTION_PURPOSES,
+        status__in=[Status.COMPLETED, Status.IN_PROGRESS],
+        start__gt=first - window,
+        start__lt=last + window,
+    )
+    if ignore is not None:
+        visits = visits.exclude(pk=ignore)
+    return list(visits.values_list("start", flat=True))
+
+
+def earliest_after(visits: list[datetime], start: datetime) -> datetime | None:
+    """None if a slot at `start` keeps the abstinence interval from every visit; else the
+    earliest time it could start (the interval counts every collection visit)."""
+    window = timedelta(days=settings.MIN_DAYS_BETWEEN_DONATIONS)
+    near = [visit for visit in visits if abs(visit - start) < window]
+    return max(near) + window if near else None
+
+
+def check_interval(visits: list[datetime], start: datetime) -> None:
+    earliest = earliest_after(visits, start)
+    if earliest is not None:
+        raise TooSoonAfterLastDonation(
+            _("Donations must be at least %(days)d days apart. The earliest you can book is %(earliest)s.")
+            % {
+                "days": settings.MIN_DAYS_BETWEEN_DONATIONS,
+                "earliest": f"{timezone.localtime(earliest):%Y-%m-%d %H:%M}",
+            }
+        )
+
+
 # --- staff: find a donor, change his status -----------------------------------------------
 
 
@@ -152,6 +200,10 @@ def set_status(
             data={"from": previous, "to": status, "note": note.strip()[:500]},
         )
         notify([found.user], "donor.status", context={"status": status})
+        if not ALLOWED_PURPOSES[status]:
+            from clinic.bookings import waitlist  # the waitlist asks this module who may book
+
+            waitlist.end_for_client(found.user)
     return get_profile(found.donor_code)
 
 

@@ -21,7 +21,7 @@ from clinic.accounts.models import DonorProfile, User
 from clinic.audit import services as audit
 from clinic.bookings import journey, waitlist
 from clinic.bookings.availability import room_slot
-from clinic.bookings.models import ACTIVE_STATUSES, COLLECTION_PURPOSES, Booking, Payment, Purpose, Review, Status
+from clinic.bookings.models import ACTIVE_STATUSES, Booking, Payment, Purpose, Review, Status
 from clinic.errors import Conflict, Invalid, NotFound
 from clinic.rooms.models import Room
 
@@ -43,8 +43,7 @@ class ActiveBookingExists(Conflict):
     )
 
 
-class TooSoonAfterLastDonation(Conflict):
-    code = "too_soon_after_last_donation"
+TooSoonAfterLastDonation = journey.TooSoonAfterLastDonation
 
 
 class ArrivalGap(Conflict):
@@ -65,23 +64,8 @@ def _check_rules(
     others = Booking.objects.exclude(pk=ignore) if ignore else Booking.objects.all()
     if others.filter(donor=donor, status__in=ACTIVE_STATUSES).exists():
         raise ActiveBookingExists()
-    if profile.purpose == DonorProfile.Purpose.DONATION and settings.MIN_DAYS_BETWEEN_DONATIONS:
-        # The abstinence interval counts every collection visit: screening and retest too.
-        window = timedelta(days=settings.MIN_DAYS_BETWEEN_DONATIONS)
-        last = (
-            others.filter(
-                donor=donor, purpose__in=COLLECTION_PURPOSES, status__in=[Status.COMPLETED, Status.IN_PROGRESS]
-            )
-            .filter(start__gt=start - window, start__lt=start + window)
-            .order_by("-start")
-            .first()
-        )
-        if last is not None:
-            earliest = timezone.localtime(last.start + window)
-            raise TooSoonAfterLastDonation(
-                _("Donations must be at least %(days)d days apart. The earliest you can book is %(earliest)s.")
-                % {"days": settings.MIN_DAYS_BETWEEN_DONATIONS, "earliest": f"{earliest:%Y-%m-%d %H:%M}"}
-            )
+    # The abstinence interval counts every collection visit: screening and retest too.
+    journey.check_interval(journey.visits_near(donor, profile, start, start, ignore=ignore), start)
     if others.filter(room=room, status__in=ACTIVE_STATUSES, start__lt=end, end__gt=start).exists():
         raise SlotTaken()
     waitlist.check_not_held(client=donor, room=room, start=start, end=end)
@@ -124,9 +108,13 @@ def create_booking(*, donor: User, room_id: int, start: datetime, actor: User, p
     if room is None:
         raise NotASlot(_("There is no such room."))
     profile = _client_profile(donor)
-    purpose = journey.purpose_for(profile, purpose)
+    journey.purpose_for(profile, purpose)  # refused early, before any lock is waited for
     start_at, end_at = _checked_slot(room, start)
     locking.donor_lock(donor.pk)
+    # Read again under his lock: staff may have changed his status meanwhile (journey.set_status
+    # locks the same row).
+    profile.refresh_from_db(fields=["donor_status"])
+    purpose = journey.purpose_for(profile, purpose)
     locking.arrival_gap_lock()
     locking.waitlist_lock()
     _check_rules(donor=donor, profile=profile, room=room, start=start_at, end=end_at, ignore=None)

@@ -51,8 +51,12 @@ class AlreadyWaiting(Conflict):
 # --- the client's side ---------------------------------------------------------------------
 
 
+@transaction.atomic
 def join(*, client: User, day: date, after: time | None = None, before: time | None = None, room_id: int | None = None):
-    """Put the client in line for a day; a matching slot free now is offered to him at once."""
+    """Put the client in line for a day; a matching slot free now is offered to him at once.
+    Taken under his row lock, as a booking is: a booking of his at the same instant either
+    comes first (he is refused) or ends his place (`booked`)."""
+    locking.donor_lock(client.pk)
     profile = DonorProfile.objects.filter(user=client).first()
     if profile is None:
         raise Invalid(_("Only donors and self-preservation clients can join the waiting list."), code="not_a_client")
@@ -75,6 +79,10 @@ def join(*, client: User, day: date, after: time | None = None, before: time | N
             _("You already have an active booking. Cancel it or wait until it is over to join the waiting list."),
             code="active_booking_exists",
         )
+    # A day that the abstinence interval rules out to its last minute is not worth waiting for.
+    last_minute = datetime.combine(day, time(23, 59), tzinfo=timezone.get_default_timezone())
+    first_minute = datetime.combine(day, time(0, 0), tzinfo=timezone.get_default_timezone())
+    journey.check_interval(journey.visits_near(client, profile, first_minute, last_minute), last_minute)
     try:
         with transaction.atomic():
             entry = WaitlistEntry.objects.create(client=client, date=day, after=after, before=before, room=room)
@@ -101,6 +109,7 @@ def current_hold(entry: WaitlistEntry) -> SlotHold | None:
 @transaction.atomic
 def leave(*, client: User, entry_id: int) -> None:
     """He leaves the line; a slot held for him passes to the next in line."""
+    locking.waitlist_lock()  # not in the middle of an offer to him
     entry = WaitlistEntry.objects.select_for_update().filter(pk=entry_id, client=client).first()
     if entry is None:
         raise NotFound(_("No such waiting list entry."))
@@ -143,6 +152,45 @@ def booked(booking: Booking) -> None:
             freed_days.add(timezone.localtime(hold.start).date())
     for day in freed_days:
         offer_after_commit(day)
+
+
+def release(holds: QuerySet[SlotHold], *, end_entries: bool = False) -> int:
+    """Give back holds that can no longer be booked (their room closed or out of service, their
+    client suspended): each entry waits again for another slot (or, `end_entries`, its place
+    ends), and the days are offered again. Called inside the caller's transaction."""
+    locking.waitlist_lock()
+    released = list(holds.filter(state=SlotHold.State.ACTIVE).select_related("entry"))
+    for hold in released:
+        hold.state = SlotHold.State.RELEASED
+        hold.save(update_fields=["state"])
+        if hold.entry.state == State.OFFERED:
+            hold.entry.state = State.ENDED if end_entries else State.WAITING
+            hold.entry.save(update_fields=["state", "updated"])
+        offer_after_commit(timezone.localtime(hold.start).date())
+    return len(released)
+
+
+def release_room(room_id: int | None, first: date, last: date) -> int:
+    """Holds in the room (every room if None) on those local days: closed."""
+    tz = timezone.get_default_timezone()
+    today = timezone.localdate()
+    first, last = (
+        max(first, today - timedelta(days=1)),
+        min(last, today + timedelta(days=settings.BOOKING_HORIZON_DAYS + 1)),
+    )
+    if first > last:
+        return 0
+    holds = SlotHold.objects.filter(
+        start__gte=datetime.combine(first, time.min, tzinfo=tz),
+        start__lt=datetime.combine(last + timedelta(days=1), time.min, tzinfo=tz),
+    )
+    return release(holds.filter(room_id=room_id) if room_id is not None else holds)
+
+
+def end_for_client(client: User) -> None:
+    """A client who may book nothing any more (suspended, retired) leaves every line."""
+    release(SlotHold.objects.filter(client=client), end_entries=True)
+    WaitlistEntry.objects.filter(client=client, state=State.WAITING).update(state=State.ENDED, updated=timezone.now())
 
 
 # --- offers --------------------------------------------------------------------------------
@@ -222,37 +270,45 @@ def _offer_day(day: date, now: datetime) -> int:
         if slot.start > now
         for room in slot.free_rooms
     ]
+    gap = timedelta(minutes=settings.ARRIVAL_GAP_MINUTES)
     offered = 0
     taken: set[tuple[int, datetime]] = set()
+    held_starts: list[datetime] = []  # this run's holds: the arrival gap keeps the others off them
+
+    def open_for(entry: WaitlistEntry, visits: list[datetime], start: datetime, end: datetime, room_id: int) -> bool:
+        return (
+            (room_id, start) not in taken
+            and (not gap or all(abs(start - held) >= gap for held in held_starts))
+            and _matches(entry, start, end, room_id)
+            and journey.earliest_after(visits, start) is None  # he could book it (abstinence interval)
+        )
+
     for entry in waiting:
         if not free or not _eligible(entry):
             continue
-        match = next(
-            (
-                (start, end, room)
-                for start, end, room in free
-                if (room.id, start) not in taken and _matches(entry, start, end, room.id)
-            ),
-            None,
-        )
+        visits = journey.visits_near(entry.client, entry.client.donor_profile, free[0][0], free[-1][0])
+        match = next(((s, e, room) for s, e, room in free if open_for(entry, visits, s, e, room.id)), None)
         if match is None:
             continue
         start, end, room = match
+        if _hold(entry, room.id, start, end, now) is None:
+            continue
         taken.add((room.id, start))
-        _hold(entry, room.id, start, end, now)
+        held_starts.append(start)
         offered += 1
     return offered
 
 
-def _hold(entry: WaitlistEntry, room_id: int, start: datetime, end: datetime, now: datetime) -> SlotHold:
+def _hold(entry: WaitlistEntry, room_id: int, start: datetime, end: datetime, now: datetime) -> SlotHold | None:
+    """Hold the slot for the entry and tell its client; None if the entry is no longer waiting."""
     from clinic.notifications.services import notify
 
+    if not WaitlistEntry.objects.filter(pk=entry.pk, state=State.WAITING).update(state=State.OFFERED, updated=now):
+        return None
     expires = min(now + timedelta(minutes=settings.WAITLIST_HOLD_MINUTES), start)
     hold = SlotHold.objects.create(
         entry=entry, client=entry.client, room_id=room_id, start=start, end=end, expires=expires
     )
-    entry.state = State.OFFERED
-    entry.save(update_fields=["state", "updated"])
     local = timezone.localtime(start)
     minutes = max(1, round((expires - now).total_seconds() / 60))
     notify(
@@ -274,12 +330,9 @@ def pass_on(now: datetime | None = None) -> OfferRun:
     """The sweep's part: offers not used in time lapse (the client's place ends), entries of days
     gone by end, and the freed slots go to the next in line."""
     now = now or timezone.now()
+    locking.waitlist_lock()  # one at a time with bookings (which use holds) and offers
     run = OfferRun()
-    lapsed = list(
-        SlotHold.objects.select_for_update()
-        .filter(state=SlotHold.State.ACTIVE, expires__lte=now)
-        .select_related("entry")
-    )
+    lapsed = list(SlotHold.objects.filter(state=SlotHold.State.ACTIVE, expires__lte=now).select_related("entry"))
     for hold in lapsed:
         hold.state = SlotHold.State.LAPSED
         hold.save(update_fields=["state"])

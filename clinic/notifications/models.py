@@ -16,6 +16,7 @@ class Kind(models.TextChoices):
     BOOKING_NO_SHOW = "booking.no_show"
     BOOKING_REMINDER = "booking.reminder"
     BOOKING_COMPLETED = "booking.completed"
+    BOOKING_CHANGED = "booking.changed"
     ROOM_OVERSTAY = "room.overstay"
     DOOR_HELD_OPEN = "door.held_open"
     RELAY_OFFLINE = "relay.offline"

@@ -40,6 +40,9 @@ TEXTS: dict[str, Text] = {
     ),
     "booking.reminder": Text(_("Reminder"), _("Your appointment starts at {when}, {room}."), outward=True),
     "booking.completed": Text(_("Visit complete"), _("Thank you. Your visit on {when} is complete.")),
+    "booking.changed": Text(
+        _("Appointment changed"), _("Your appointment has been changed: {when}. {reason}"), outward=True
+    ),
     "room.overstay": Text(_("Room still in use"), _("{room}: {code} has passed the end time ({end}).")),
     "door.held_open": Text(_("Door left open"), _("The door of {room} has been open for {minutes} min.")),
     "relay.offline": Text(
@@ -74,6 +77,14 @@ REVIEWED: dict[tuple[str, str], Promise] = {
 }
 
 
+# booking.changed says what someone else changed (context "change"), then the reason.
+CHANGED: dict[str, Promise] = {
+    "booked": _("An appointment was booked for you: {when}, {room}. {reason}"),
+    "cancelled": _("Your appointment on {when} has been cancelled. {reason}"),
+    "moved": _("Your appointment has been moved to {when}, {room}. {reason}"),
+    "closed": _("Your visit on {when} has been ended by the staff. {reason}"),
+}
+
 # donor.status says what the new status lets him do (context "status").
 DONOR_STATUS: dict[str, Promise] = {
     "applicant": _("Please book your first visit."),
@@ -98,6 +109,8 @@ def render(kind: str, context: dict[str, Any], *, for_donor: bool = True) -> tup
     template = text.body
     if kind == "booking.reviewed":
         template = REVIEWED.get((str(context.get("review")), str(context.get("decision"))), template)
+    if kind == "booking.changed":
+        template = CHANGED.get(str(context.get("change")), template)
     if kind == "donor.status":
         template = DONOR_STATUS.get(str(context.get("status")), template)
     with translation.override(settings.LANGUAGE_CODE):

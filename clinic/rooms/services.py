@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -163,6 +163,11 @@ def update_room(*, actor: Any, room: Room, changes: dict[str, Any]) -> Room:
                 setattr(room, key, value)
     _save_room(room)
     audit.record("room.updated", actor=actor, obj=room, data={"fields": sorted(changes)})
+    if not room.active:
+        from clinic.bookings import waitlist  # the slot engine imports this module
+
+        today = timezone.localdate()
+        waitlist.release_room(room.pk, today, today + timedelta(days=settings.BOOKING_HORIZON_DAYS))
     return room
 
 

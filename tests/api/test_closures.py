@@ -45,6 +45,7 @@ def test_a_room_closure_takes_the_room_out_of_the_slots_on_those_days(people, ro
         "start_date": first.isoformat(),
         "end_date": last.isoformat(),
         "reason": "plumbing",
+        "cancelled": [],
     }
     row = Closure.objects.get(pk=body["id"])
     assert (row.room, row.start_date, row.end_date, row.reason) == (a, first, last, "plumbing")
@@ -118,3 +119,80 @@ def test_closing_an_unknown_room_is_a_404(people, rooms, client_for):
     response = client_for(people.sam).post("/api/rooms/9999/closures/", body, format="json")
     assert response.status_code == 404
     assert not Closure.objects.exists()
+
+
+# --- closures over active bookings (API.md: 409 bookings_affected, or affected: "cancel") ---
+
+
+@pytest.fixture
+def booked(people, rooms, django_capture_on_commit_callbacks):
+    """alice pending in Room A and bob approved in Room B on day 3, carl pending in Room A on day 4."""
+    from workflows import bookings as booking_flow
+
+    made = {}
+    with django_capture_on_commit_callbacks(execute=True):
+        for who, room, day in (("alice", 0, 3), ("bob", 1, 3), ("carl", 0, 4)):
+            user = getattr(people, who)
+            start = f.at(days_ahead(day), "08:00")
+            made[who] = booking_flow.request_booking(actor=user, donor=user, room_id=rooms[room].pk, start=start)
+    from clinic.bookings.models import Booking
+
+    Booking.objects.filter(pk=made["bob"].pk).update(status="approved")
+    return made
+
+
+def close(client, url, day_from, day_to, **extra):
+    body = {"start_date": day_from.isoformat(), "end_date": day_to.isoformat(), "reason": "pipe burst", **extra}
+    return client.post(url, body, format="json")
+
+
+def test_a_closure_over_active_bookings_is_refused_with_their_list(people, rooms, booked, client_for):
+    response = close(client_for(people.sam), f"/api/rooms/{rooms[0].pk}/closures/", days_ahead(3), days_ahead(4))
+    assert response.status_code == 409
+    body = response.json()
+    assert body["code"] == "bookings_affected" and body["detail"]
+    assert [(b["id"], b["room"], b["donor_code"]) for b in body["bookings"]] == [
+        (booked["alice"].pk, rooms[0].pk, people.alice.donor_code),
+        (booked["carl"].pk, rooms[0].pk, people.carl.donor_code),
+    ]
+    assert body["bookings"][0]["start"] == f.at(days_ahead(3), "08:00").isoformat()
+    assert not Closure.objects.exists()
+    assert "Alice" not in response.content.decode()
+
+
+def test_a_site_wide_closure_lists_every_room(people, rooms, booked, client_for):
+    response = close(client_for(people.sam), "/api/closures/", days_ahead(3), days_ahead(3))
+    assert response.status_code == 409
+    assert {b["id"] for b in response.json()["bookings"]} == {booked["alice"].pk, booked["bob"].pk}
+
+
+def test_told_to_cancel_them_it_closes_cancels_and_tells_each_donor_why(
+    people, rooms, booked, client_for, django_capture_on_commit_callbacks
+):
+    from clinic.bookings.models import Booking
+    from clinic.notifications.models import Notification
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = close(client_for(people.sam), "/api/closures/", days_ahead(3), days_ahead(3), affected="cancel")
+    assert response.status_code == 201, response.content
+    assert sorted(response.json()["cancelled"]) == sorted([booked["alice"].pk, booked["bob"].pk])
+    assert Closure.objects.count() == 1
+    statuses = dict(Booking.objects.values_list("pk", "status"))
+    assert statuses[booked["alice"].pk] == statuses[booked["bob"].pk] == "cancelled"
+    assert statuses[booked["carl"].pk] == "pending"
+    for who in ("alice", "bob"):
+        (told,) = Notification.objects.filter(recipient=getattr(people, who), kind="booking.changed")
+        assert "cancelled" in told.body and "pipe burst" in told.body
+    assert AuditEvent.objects.filter(action="booking.cancelled").count() == 2
+
+
+def test_an_unknown_instruction_is_a_400(people, rooms, booked, client_for):
+    response = close(client_for(people.sam), "/api/closures/", days_ahead(3), days_ahead(3), affected="move")
+    assert response.status_code == 400 and "affected" in response.json()["errors"]
+    assert not Closure.objects.exists()
+
+
+def test_a_closure_over_no_active_booking_needs_no_instruction(people, rooms, booked, client_for):
+    response = close(client_for(people.sam), f"/api/rooms/{rooms[1].pk}/closures/", days_ahead(4), days_ahead(5))
+    assert response.status_code == 201
+    assert response.json()["cancelled"] == []

@@ -298,3 +298,104 @@ def test_the_entry_shows_its_window(people, client_for, full, day, room, run_com
     entry = WaitlistEntry.objects.get()
     assert (entry.after, entry.before) == (time(9, 15), time(10, 0))
     assert Booking.objects.count() == 2
+
+
+# --- what the review found: each rule that keeps an offer bookable --------------------------
+
+
+def test_an_entry_that_left_is_never_held(people, client_for, full, day, room):
+    entry = WaitlistEntry.objects.create(client=people.alice, date=day, state="left")
+    assert waitlist._hold(entry, room.pk, f.at(day, "09:00"), f.at(day, "09:30"), timezone.now()) is None
+    assert not SlotHold.objects.exists()
+    assert WaitlistEntry.objects.get().state == "left"
+
+
+def test_two_offers_keep_the_arrival_gap_between_them(people, client_for, day, settings, run_commits):
+    settings.ARRIVAL_GAP_MINUTES = 10
+    a, b = f.room("Gap A", coil=3), f.room("Gap B", coil=4)
+    for room in (a, b):
+        f.weekly_opening(room, start="09:00", end="09:30", slot_minutes=15)
+    with run_commits():
+        join(client_for(people.alice), day)
+        join(client_for(people.bob), day)
+    starts = sorted(SlotHold.objects.values_list("start", flat=True))
+    assert starts == [f.at(day, "09:00"), f.at(day, "09:15")]  # never two at 09:00 in two rooms
+    for client in (people.alice, people.bob):
+        hold = SlotHold.objects.get(client=client)
+        response = client_for(client).post(
+            "/api/bookings/", {"room": hold.room_id, "start": hold.start.isoformat()}, format="json"
+        )
+        assert response.status_code == 201, response.content
+
+
+def test_a_donor_within_his_abstinence_interval_is_not_offered_a_slot_he_could_not_book(
+    people, client_for, full, day, room, run_commits, settings
+):
+    settings.MIN_DAYS_BETWEEN_DONATIONS = 3
+    with run_commits():
+        join(client_for(people.alice), day)
+        join(client_for(people.bob), day)
+    Booking.objects.create(
+        donor=people.alice, room=room, start=f.at(day, "07:00") - timedelta(days=1),
+        end=f.at(day, "07:30") - timedelta(days=1), status="completed",
+    )  # fmt: skip
+    with run_commits():
+        cancel(full[0])
+    assert offers_to(people.alice) == []
+    assert len(offers_to(people.bob)) == 1
+
+
+def test_a_day_the_interval_rules_out_cannot_be_waited_for(people, client_for, day, room, settings):
+    settings.MIN_DAYS_BETWEEN_DONATIONS = 3
+    Booking.objects.create(
+        donor=people.alice, room=room, start=timezone.now() - timedelta(hours=1),
+        end=timezone.now() - timedelta(minutes=30), status="completed",
+    )  # fmt: skip
+    response = join(client_for(people.alice), day)
+    assert response.status_code == 409 and response.json()["code"] == "too_soon_after_last_donation"
+    assert not WaitlistEntry.objects.exists()
+
+
+def test_a_closure_gives_back_the_slots_held_in_it(people, client_for, day, room, run_commits):
+    other = f.room("Room B", coil=1)
+    f.weekly_opening(other, start="11:00", end="11:30")
+    with run_commits():
+        join(client_for(people.alice), day)
+    assert SlotHold.objects.get().room == room
+    with run_commits():
+        response = client_for(people.sam).post(
+            f"/api/rooms/{room.pk}/closures/",
+            {"start_date": day.isoformat(), "end_date": day.isoformat(), "reason": "repair"},
+            format="json",
+        )
+    assert response.status_code == 201, response.content
+    assert SlotHold.objects.get(room=room).state == "released"
+    # He waits on, and is offered what is still open that day.
+    assert SlotHold.objects.get(state="active").room == other
+    assert WaitlistEntry.objects.get().state == "offered"
+
+
+def test_a_room_taken_out_of_service_gives_back_its_holds(people, client_for, day, room, run_commits):
+    with run_commits():
+        join(client_for(people.alice), day)
+    with run_commits():
+        assert (
+            client_for(people.sam).patch(f"/api/rooms/{room.pk}/", {"active": False}, format="json").status_code == 200
+        )
+    assert SlotHold.objects.get().state == "released"
+    assert WaitlistEntry.objects.get().state == "waiting"
+
+
+def test_a_suspended_donor_leaves_every_line_and_his_slot_passes_on(people, client_for, full, day, run_commits):
+    with run_commits():
+        join(client_for(people.alice), day)
+        join(client_for(people.bob), day)
+        cancel(full[0])
+    assert SlotHold.objects.get(state="active").client == people.alice
+    with run_commits():
+        response = client_for(people.sam).patch(
+            f"/api/donors/{people.alice.donor_code}/", {"donor_status": "suspended"}, format="json"
+        )
+    assert response.status_code == 200
+    assert WaitlistEntry.objects.get(client=people.alice).state == "ended"
+    assert SlotHold.objects.get(state="active").client == people.bob

@@ -143,6 +143,18 @@ def test_every_donor_status_text_is_discreet(status, language, settings):
         assert word not in (title + body).lower(), (status, title, body)
 
 
+@pytest.mark.parametrize("language", ["en", "zh-hans"])
+@pytest.mark.parametrize("change", ["booked", "cancelled", "moved", "closed"])
+def test_every_booking_change_text_is_discreet(people, booking, change, language, settings):
+    settings.LANGUAGE_CODE = language
+    context = services._context(booking, {"change": change, "reason": "closed that day"})
+    title, body = texts.render("booking.changed", context)
+    assert body != texts.render("booking.changed", services._context(booking, {}))[1]  # its own sentence
+    assert "closed that day" in body
+    for word in INDISCREET + INDISCREET_ZH:
+        assert word not in (title + body).lower(), (change, title, body)
+
+
 def test_a_missing_placeholder_renders_empty_rather_than_failing(people):
     [row] = services.notify([people.rita], "door.held_open")
     assert row.body == "The door of has been open for min."
