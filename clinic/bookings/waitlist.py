@@ -275,19 +275,22 @@ def _offer_day(day: date, now: datetime) -> int:
     taken: set[tuple[int, datetime]] = set()
     held_starts: list[datetime] = []  # this run's holds: the arrival gap keeps the others off them
 
-    def open_for(entry: WaitlistEntry, visits: list[datetime], start: datetime, end: datetime, room_id: int) -> bool:
+    def open_for(entry: WaitlistEntry, start: datetime, end: datetime, room_id: int) -> bool:
         return (
             (room_id, start) not in taken
             and (not gap or all(abs(start - held) >= gap for held in held_starts))
             and _matches(entry, start, end, room_id)
-            and journey.earliest_after(visits, start) is None  # he could book it (abstinence interval)
         )
 
     for entry in waiting:
-        if not free or not _eligible(entry):
+        # What he asked for first (no query), then whether he may have it: the sweep looks at
+        # every waiting entry of a day with free slots every SWEEP_INTERVAL_SECONDS.
+        candidates = [(s, e, room) for s, e, room in free if open_for(entry, s, e, room.id)]
+        if not candidates or not _eligible(entry):
             continue
-        visits = journey.visits_near(entry.client, entry.client.donor_profile, free[0][0], free[-1][0])
-        match = next(((s, e, room) for s, e, room in free if open_for(entry, visits, s, e, room.id)), None)
+        visits = journey.visits_near(entry.client, entry.client.donor_profile, candidates[0][0], candidates[-1][0])
+        # He could book it: the abstinence interval.
+        match = next((c for c in candidates if journey.earliest_after(visits, c[0]) is None), None)
         if match is None:
             continue
         start, end, room = match
