@@ -7,9 +7,8 @@ to the waiting list: a closed room has no slots."""
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta
+from datetime import date
 
-from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -17,6 +16,7 @@ from django.utils.translation import gettext_lazy
 
 from clinic.accounts.models import User
 from clinic.bookings import waitlist
+from clinic.bookings.availability import active_days, day_bounds
 from clinic.bookings.models import Booking, Status
 from clinic.errors import Conflict
 from clinic.rooms import services as room_services
@@ -35,16 +35,11 @@ class BookingsAffected(Conflict):
 
 def affected_bookings(room: Room | None, start_date: date, end_date: date) -> list[Booking]:
     """Pending and approved bookings starting on those local days, in the room (every room for a
-    site-wide closure). Active bookings lie between yesterday and the booking horizon: the days
-    looked at are those (a closure may run to the calendar's last day)."""
-    today = timezone.localdate()
-    start_date = max(start_date, today - timedelta(days=1))
-    end_date = min(end_date, today + timedelta(days=settings.BOOKING_HORIZON_DAYS + 1))
-    if start_date > end_date:
+    site-wide closure)."""
+    days = active_days(start_date, end_date)
+    if days is None:
         return []
-    tz = timezone.get_default_timezone()
-    first = datetime.combine(start_date, time.min, tzinfo=tz)
-    last = datetime.combine(end_date + timedelta(days=1), time.min, tzinfo=tz)
+    first, last = day_bounds(*days)
     bookings = Booking.objects.filter(status__in=(Status.PENDING, Status.APPROVED), start__gte=first, start__lt=last)
     if room is not None:
         bookings = bookings.filter(room=room)

@@ -54,7 +54,8 @@ class _Busy:
         return i == len(self.starts) or self.starts[i] >= start + gap
 
 
-def _day_bounds(first: date, last: date) -> tuple[datetime, datetime]:
+def day_bounds(first: date, last: date) -> tuple[datetime, datetime]:
+    """From the start of local day `first` to the end of local day `last`."""
     tz = timezone.get_default_timezone()
     return (
         datetime.combine(first, datetime.min.time(), tzinfo=tz),
@@ -90,6 +91,15 @@ def _busy(
     return _Busy(by_room, starts)
 
 
+def active_days(first: date, last: date) -> tuple[date, date] | None:
+    """The part of those local days in which active bookings (and holds) can lie: from yesterday
+    to the booking horizon; None if there is none (a closure may run to the calendar's end)."""
+    today = timezone.localdate()
+    first = max(first, today - timedelta(days=1))
+    last = min(last, today + timedelta(days=settings.BOOKING_HORIZON_DAYS + 1))
+    return (first, last) if first <= last else None
+
+
 def slots_between(
     first: date,
     last: date,
@@ -113,7 +123,7 @@ def slots_between(
         )
     )
     closures = list(Closure.objects.filter(start_date__lte=last, end_date__gte=first))
-    period_start, period_end = _day_bounds(first, last)
+    period_start, period_end = day_bounds(first, last)
     busy = _busy(period_start, period_end, gap, exclude_booking, viewer)
 
     # Rooms in display order, so that each slot's room lists come out sorted without sorting.

@@ -107,14 +107,12 @@ def create_booking(*, donor: User, room_id: int, start: datetime, actor: User, p
     room = Room.objects.filter(pk=room_id).first()
     if room is None:
         raise NotASlot(_("There is no such room."))
-    profile = _client_profile(donor)
-    journey.purpose_for(profile, purpose)  # refused early, before any lock is waited for
-    start_at, end_at = _checked_slot(room, start)
+    # His profile is read under his lock: a status staff change meanwhile (journey.set_status
+    # locks the same row) is the one his booking follows.
     locking.donor_lock(donor.pk)
-    # Read again under his lock: staff may have changed his status meanwhile (journey.set_status
-    # locks the same row).
-    profile.refresh_from_db(fields=["donor_status"])
+    profile = _client_profile(donor)
     purpose = journey.purpose_for(profile, purpose)
+    start_at, end_at = _checked_slot(room, start)
     locking.arrival_gap_lock()
     locking.waitlist_lock()
     _check_rules(donor=donor, profile=profile, room=room, start=start_at, end=end_at, ignore=None)

@@ -26,10 +26,11 @@ from django.utils.translation import gettext_lazy
 from clinic import locking
 from clinic.accounts.models import DonorProfile, User
 from clinic.bookings import journey
-from clinic.bookings.availability import slots_between
+from clinic.bookings.availability import active_days, day_bounds, slots_between
 from clinic.bookings.models import ACTIVE_STATUSES, Booking, SlotHold, WaitlistEntry
 from clinic.errors import Conflict, Invalid, NotFound
 from clinic.rooms.models import Room
+from clinic.rooms.services import local_datetime
 
 log = logging.getLogger(__name__)
 
@@ -80,8 +81,7 @@ def join(*, client: User, day: date, after: time | None = None, before: time | N
             code="active_booking_exists",
         )
     # A day that the abstinence interval rules out to its last minute is not worth waiting for.
-    last_minute = datetime.combine(day, time(23, 59), tzinfo=timezone.get_default_timezone())
-    first_minute = datetime.combine(day, time(0, 0), tzinfo=timezone.get_default_timezone())
+    first_minute, last_minute = local_datetime(day, time(0, 0)), local_datetime(day, time(23, 59))
     journey.check_interval(journey.visits_near(client, profile, first_minute, last_minute), last_minute)
     try:
         with transaction.atomic():
@@ -172,18 +172,11 @@ def release(holds: QuerySet[SlotHold], *, end_entries: bool = False) -> int:
 
 def release_room(room_id: int | None, first: date, last: date) -> int:
     """Holds in the room (every room if None) on those local days: closed."""
-    tz = timezone.get_default_timezone()
-    today = timezone.localdate()
-    first, last = (
-        max(first, today - timedelta(days=1)),
-        min(last, today + timedelta(days=settings.BOOKING_HORIZON_DAYS + 1)),
-    )
-    if first > last:
+    days = active_days(first, last)
+    if days is None:
         return 0
-    holds = SlotHold.objects.filter(
-        start__gte=datetime.combine(first, time.min, tzinfo=tz),
-        start__lt=datetime.combine(last + timedelta(days=1), time.min, tzinfo=tz),
-    )
+    start, end = day_bounds(*days)
+    holds = SlotHold.objects.filter(start__gte=start, start__lt=end)
     return release(holds.filter(room_id=room_id) if room_id is not None else holds)
 
 
