@@ -70,5 +70,7 @@ urlpatterns = [
     path("payments/<id:pk>/", payments.PaymentDetailView.as_view(), name="payment"),
     path("payments/<id:pk>/qr/", payments.PaymentQrView.as_view(), name="payment-qr"),
     path("payments/<id:pk>/confirm/", payments.ConfirmPaymentView.as_view(), name="payment-confirm"),
+    path("payments/<id:pk>/refund/", payments.RefundView.as_view(), name="payment-refund"),
+    path("payments/<id:pk>/refund/confirm/", payments.ConfirmRefundView.as_view(), name="payment-refund-confirm"),
     path("payments/notify/wechat/", payments.WeChatNotifyView.as_view(), name="payment-notify-wechat"),
 ]

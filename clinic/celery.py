@@ -10,7 +10,7 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "clinic.settings")
 
 app = Celery("clinic")
 app.config_from_object("celeryconfig")
-app.autodiscover_tasks(["workflows", "clinic.bookings", "clinic.notifications", "clinic.payments"])
+app.autodiscover_tasks(["workflows", "clinic.bookings", "clinic.notifications", "clinic.payments", "clinic.outreach"])
 
 
 @task_prerun.connect

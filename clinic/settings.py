@@ -281,6 +281,7 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "ReviewEnum": "clinic.bookings.models.Review",
         "DoorQrModeEnum": "clinic.rooms.models.Room.QrMode",
+        "PaymentProviderEnum": "clinic.payments.models.PaymentOrder.Provider",
     },
 }
 

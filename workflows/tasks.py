@@ -10,8 +10,8 @@ from viewflow.workflow.timers import fire_due_timers
 from clinic.accounts.services import purge_expired_login_locks, purge_socket_tickets
 from clinic.bookings import waitlist
 from clinic.notifications import services as notifications
-from clinic.outreach.services import push_due_promotions
-from clinic.payments.services import close_unpaid_orders
+from clinic.outreach.services import push_due_promotions, send_pending_answer_sms
+from clinic.payments.services import close_unpaid_orders, follow_refunds
 from workflows import boards, doors, process, sessions
 
 logger = logging.getLogger(__name__)
@@ -40,7 +40,9 @@ def sweep() -> dict[str, int]:
         "login_locks_purged": purge_expired_login_locks(),
         "socket_tickets_purged": purge_socket_tickets(),
         "payment_orders_closed": close_unpaid_orders(),
+        "refunds_completed": follow_refunds(),
         "promotions_pushed": push_due_promotions(),
+        "answers_texted": send_pending_answer_sms(),
         **waitlist_counts(),
         **notifications.sweep(),
     }

@@ -21,6 +21,7 @@ from clinic.accounts.models import DonorStatus
 from clinic.bookings import journey
 from clinic.bookings.models import Purpose, Status
 from clinic.errors import DomainError
+from clinic.outreach import services as outreach
 from clinic.rooms.models import Room
 from workflows import doors
 
@@ -144,6 +145,17 @@ def my_payments(request: HttpRequest) -> HttpResponse:
     if not request.user.is_authenticated:
         return HttpResponseRedirect(f"{settings.LOGIN_URL}?next=/me/payments/")
     return render(request, "pages/my_payments.html")
+
+
+def question(request: HttpRequest, token: str) -> HttpResponse:
+    """A question's private page (its link is the asker's, sent by SMS to a visitor): the question
+    and the answer, nothing about who asked or who answered."""
+    consultation = outreach.by_token(token)
+    if consultation is None:
+        raise Http404
+    response = render(request, "pages/question.html", {"consultation": consultation})
+    response["Cache-Control"] = "private, no-store"
+    return response
 
 
 def pay(request: HttpRequest, reference: str) -> HttpResponse:

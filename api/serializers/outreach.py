@@ -7,7 +7,7 @@ from rest_framework import serializers
 
 from api.serializers.fields import DateTimeField
 from clinic.outreach.models import Consultation, FaqEntry, Promotion
-from clinic.outreach.services import AUDIENCES
+from clinic.outreach.services import AUDIENCES, private_link
 
 
 class PromotionSerializer(serializers.ModelSerializer):
@@ -57,6 +57,18 @@ class ConsultationSerializer(serializers.ModelSerializer):
     class Meta:
         model = Consultation
         fields = ["id", "question", "answer", "created", "answered_at"]
+
+
+class AskedSerializer(ConsultationSerializer):
+    """The answer to the asker alone: the private link where the answer will be."""
+
+    link = serializers.SerializerMethodField(help_text="the private page of this question and its answer")
+
+    class Meta(ConsultationSerializer.Meta):
+        fields = ConsultationSerializer.Meta.fields + ["link"]
+
+    def get_link(self, consultation: Consultation) -> str:
+        return private_link(consultation)
 
 
 class ConsultationStaffSerializer(ConsultationSerializer):

@@ -6,6 +6,7 @@ from rest_framework import serializers
 
 from api.serializers.fields import IdField
 from clinic.payments.models import FeeItem, PaymentOrder
+from clinic.payments.services import is_credit
 
 MAX_FEN = 2_147_483_647  # the column's limit
 
@@ -64,6 +65,10 @@ class PaymentCreateSerializer(serializers.Serializer):
 class PaymentOrderSerializer(serializers.ModelSerializer):
     item: serializers.SlugRelatedField = serializers.SlugRelatedField(slug_field="code", read_only=True)
     item_name = serializers.CharField(source="item.name", read_only=True)
+    credit = serializers.SerializerMethodField(help_text="paid for a booking that will not happen: pays the next one")
+
+    def get_credit(self, order: PaymentOrder) -> bool:
+        return is_credit(order)
 
     class Meta:
         model = PaymentOrder
@@ -80,6 +85,10 @@ class PaymentOrderSerializer(serializers.ModelSerializer):
             "created",
             "paid_at",
             "closed_at",
+            "credit",
+            "refund_method",
+            "refund_requested_at",
+            "refunded_at",
         ]
 
 
@@ -87,6 +96,7 @@ class PaymentListQuerySerializer(serializers.Serializer):
     status = serializers.ChoiceField(choices=PaymentOrder.Status.values, required=False)
     reference = serializers.CharField(max_length=32, required=False)
     booking = IdField(required=False)
+    credit = serializers.BooleanField(default=False, help_text="paid orders whose booking will not happen")
 
 
 class ConfirmSerializer(serializers.Serializer):
@@ -96,3 +106,7 @@ class ConfirmSerializer(serializers.Serializer):
 class NotificationAnswerSerializer(serializers.Serializer):
     code = serializers.CharField()
     message = serializers.CharField()
+
+
+class RefundSerializer(serializers.Serializer):
+    reason = serializers.CharField(max_length=255, help_text="why the money goes back (audited)")

@@ -74,16 +74,18 @@ class ConsultationsView(APIView):
         items = services.visible_consultations(request.user)
         if request.query_params.get("open") == "1":
             items = items.filter(answered_at__isnull=True)
+        elif request.query_params.get("answered") == "1":
+            items = items.filter(answered_at__isnull=False).order_by("-answered_at", "-id")
         paginator = Pagination()
         page = paginator.page_items(items, request, view=self)
         return paginator.get_paginated_response([consultation_data(request.user, c) for c in page])
 
-    @extend_schema(request=s.AskSerializer, responses={201: s.ConsultationSerializer})
+    @extend_schema(request=s.AskSerializer, responses={201: s.AskedSerializer})
     def post(self, request):
         body = s.AskSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         consultation = services.ask(asker=request.user, client_ip=_client_ip(request), **body.validated_data)
-        return Response(s.ConsultationSerializer(consultation).data, status=status.HTTP_201_CREATED)
+        return Response(s.AskedSerializer(consultation).data, status=status.HTTP_201_CREATED)
 
 
 class AnswerView(APIView):

@@ -104,7 +104,11 @@ class PaymentListView(APIView):
         """Own orders; staff (manage_payments) see all, e.g. `?reference=` read from a desk QR."""
         query = s.PaymentListQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
-        orders = services.visible_orders(request.user).filter(**query.validated_data)
+        filters = dict(query.validated_data)
+        orders = services.visible_orders(request.user)
+        if filters.pop("credit", False):
+            orders = orders.filter(pk__in=services.credits().values("pk"))
+        orders = orders.filter(**filters)
         paginator = Pagination()
         page = paginator.page_items(orders, request, view=self)
         return paginator.get_paginated_response(s.PaymentOrderSerializer(page, many=True).data)
@@ -155,6 +159,34 @@ class ConfirmPaymentView(APIView):
         body = s.ConfirmSerializer(data=request.data or {})
         body.is_valid(raise_exception=True)
         order = services.confirm_at_desk(order_id=pk, actor=request.user, note=body.validated_data["note"])
+        return Response(s.PaymentOrderSerializer(order).data)
+
+
+class RefundView(APIView):
+    permission_classes = [Allow(policy.can_manage_payments)]
+
+    @extend_schema(
+        request=s.RefundSerializer,
+        responses={200: s.PaymentOrderSerializer},
+        description="A paid order not paying a booking that is on: refund_pending, then refunded by WeChat Pay "
+        "(an order it took) or by the cashier (POST .../refund/confirm/ once the money is handed back).",
+    )
+    def post(self, request, pk: int):
+        body = s.RefundSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        order = services.request_refund(order_id=pk, actor=request.user, reason=body.validated_data["reason"])
+        return Response(s.PaymentOrderSerializer(order).data)
+
+
+class ConfirmRefundView(APIView):
+    permission_classes = [Allow(policy.can_manage_payments)]
+
+    @extend_schema(request=s.ConfirmSerializer, responses={200: s.PaymentOrderSerializer})
+    def post(self, request, pk: int):
+        """The cashier handed the money of a refund_pending order back."""
+        body = s.ConfirmSerializer(data=request.data or {})
+        body.is_valid(raise_exception=True)
+        order = services.confirm_refund(order_id=pk, actor=request.user, note=body.validated_data["note"])
         return Response(s.PaymentOrderSerializer(order).data)
 
 

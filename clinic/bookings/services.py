@@ -23,6 +23,7 @@ from clinic.bookings import journey, waitlist
 from clinic.bookings.availability import room_slot
 from clinic.bookings.models import ACTIVE_STATUSES, Booking, Payment, Purpose, Review, Status
 from clinic.errors import Conflict, Invalid, NotFound
+from clinic.payments import services as payments
 from clinic.rooms.models import Room
 
 
@@ -131,6 +132,9 @@ def create_booking(*, donor: User, room_id: int, start: datetime, actor: User, p
     except IntegrityError as exc:
         raise _integrity_error_to_domain(exc) from None
     waitlist.booked(booking)
+    if booking.payment == Payment.PENDING:
+        # A paid order of a booking of his that will not happen pays this one (his credit).
+        payments.apply_credit(booking)
     audit.record(
         "booking.created",
         actor=actor,

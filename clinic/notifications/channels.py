@@ -43,14 +43,22 @@ class LogSmsBackend:
         logger.info("sms to ...%s: %s", phone[-4:], text)
 
 
+class SmsBackend(Protocol):
+    def send(self, phone: str, text: str) -> None: ...
+
+
+def sms_backend() -> SmsBackend:
+    """The SMS_BACKEND setting's backend (also used for people with no account: a visitor)."""
+    return import_string(getattr(settings, "SMS_BACKEND", "") or DEFAULT_SMS_BACKEND)()
+
+
 class SmsChannel:
     name = "sms"
 
     def send(self, notification: Notification) -> None:
         phone = notification.recipient.phone
         if phone:
-            backend = import_string(getattr(settings, "SMS_BACKEND", DEFAULT_SMS_BACKEND))()
-            backend.send(phone, f"{notification.title}: {notification.body}")
+            sms_backend().send(phone, f"{notification.title}: {notification.body}")
 
 
 def outward_channels() -> list[Channel]:

@@ -44,6 +44,9 @@ class Consultation(models.Model):
     answered_at = models.DateTimeField(null=True, blank=True)
     client_ip = models.GenericIPAddressField(null=True, blank=True)
     created = models.DateTimeField(auto_now_add=True, db_index=True)
+    # The private link (/ask/<token>/) where the asker reads the answer; a visitor gets it by SMS.
+    token = models.CharField(max_length=43, blank=True, db_index=True)
+    sms_sent_at = models.DateTimeField(null=True, blank=True)  # the answer's SMS to a visitor
 
     class Meta:
         ordering = ["-created", "-id"]

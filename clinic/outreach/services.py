@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import logging
+import secrets
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
 from django.db import transaction
 from django.db.models import Count, Q, QuerySet
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from clinic.accounts import policy, roles
@@ -16,9 +20,12 @@ from clinic.accounts.models import User
 from clinic.accounts.validators import normalize_phone
 from clinic.audit import services as audit
 from clinic.errors import Conflict, Invalid, Locked, NotFound
+from clinic.notifications.channels import sms_backend
 from clinic.notifications.models import Notification
 from clinic.notifications.services import notify
 from clinic.outreach.models import VISITOR, Consultation, FaqEntry, Promotion
+
+logger = logging.getLogger(__name__)
 
 AUDIENCES = (*roles.ROLES, VISITOR)
 QUESTIONS_PER_HOUR_PER_ADDRESS = 10
@@ -145,7 +152,9 @@ def ask(*, asker: User | AnonymousUser, question: str, contact: str = "", client
             raise Locked(
                 _("Too many questions from this connection; please try again in an hour."), code="too_many_questions"
             )
-    consultation = Consultation.objects.create(asker=user, contact=phone or "", question=question, client_ip=client_ip)
+    consultation = Consultation.objects.create(
+        asker=user, contact=phone or "", question=question, client_ip=client_ip, token=secrets.token_urlsafe(24)
+    )
     audit.record("consultation.asked", actor=asker, obj=consultation)
     return consultation
 
@@ -172,7 +181,65 @@ def answer(*, actor: User, consultation_id: int, text: str) -> Consultation:
     audit.record("consultation.answered", actor=actor, obj=consultation)
     if consultation.asker is not None:
         notify([consultation.asker], "consultation.answered", context={"consultation": consultation.pk})
+    elif consultation.contact:
+        transaction.on_commit(partial(_enqueue_answer_sms, consultation.pk))
     return consultation
+
+
+def private_link(consultation: Consultation) -> str:
+    return f"{settings.SITE_URL}/ask/{consultation.token}/" if consultation.token else ""
+
+
+def by_token(token: str) -> Consultation | None:
+    if not (token and len(token) <= 43 and all(c.isascii() and (c.isalnum() or c in "-_") for c in token)):
+        return None
+    return Consultation.objects.filter(token=token).first()
+
+
+def _enqueue_answer_sms(consultation_id: int) -> None:
+    from clinic.outreach.tasks import send_answer_sms
+
+    try:
+        send_answer_sms.delay(consultation_id)
+    except Exception as exc:  # the broker is down: the sweep sends it
+        logger.warning("answer SMS of question %s left for the sweep: %s", consultation_id, exc)
+
+
+def _answers_to_text() -> QuerySet[Consultation]:
+    return Consultation.objects.filter(asker__isnull=True, answered_at__isnull=False, sms_sent_at__isnull=True).exclude(
+        contact=""
+    )
+
+
+def send_answer_sms(consultation_id: int) -> bool:
+    """Tell a visitor by SMS, to the phone he left, that his question is answered, with the private
+    link (the answer itself is not put in an SMS). Claimed first, so it is sent once; a backend
+    failure gives the claim back for the sweep."""
+    claimed_at = timezone.now()
+    if not _answers_to_text().filter(pk=consultation_id).update(sms_sent_at=claimed_at):
+        return False
+    consultation = Consultation.objects.get(pk=consultation_id)
+    with translation.override(settings.LANGUAGE_CODE):
+        text = _("Your question has been answered: {link}").format(link=private_link(consultation))
+    try:
+        sms_backend().send(consultation.contact, text)
+    except Exception:
+        Consultation.objects.filter(pk=consultation_id, sms_sent_at=claimed_at).update(sms_sent_at=None)
+        raise
+    audit.record("consultation.sms_sent", obj=consultation)
+    return True
+
+
+def send_pending_answer_sms(limit: int = 100) -> int:
+    """The sweep's part: answers whose SMS has not gone (broker down, SMS backend failing)."""
+    sent = 0
+    for pk in list(_answers_to_text().order_by("answered_at").values_list("pk", flat=True)[:limit]):
+        try:
+            sent += send_answer_sms(pk)
+        except Exception as exc:
+            logger.warning("answer SMS of question %s not sent: %s", pk, exc)
+            break
+    return sent
 
 
 def faq() -> QuerySet[FaqEntry]:

@@ -36,6 +36,7 @@ class PaymentOrder(models.Model):
         PENDING = "pending"
         PAID = "paid"
         CLOSED = "closed"
+        REFUND_PENDING = "refund_pending"
         REFUNDED = "refunded"
 
     class Provider(models.TextChoices):
@@ -48,7 +49,7 @@ class PaymentOrder(models.Model):
     booking = models.ForeignKey(Booking, null=True, blank=True, on_delete=models.PROTECT, related_name="payment_orders")
     # Copied from the item when the order is made: a later price change does not touch it.
     amount_fen = models.PositiveIntegerField()
-    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
     provider = models.CharField(max_length=10, choices=Provider.choices, default=Provider.CASHIER)
     code_url = models.CharField(max_length=500, blank=True)  # what the payment QR encodes
     created = models.DateTimeField(auto_now_add=True)
@@ -56,6 +57,15 @@ class PaymentOrder(models.Model):
     closed_at = models.DateTimeField(null=True, blank=True)
     transaction_id = models.CharField(max_length=64, blank=True)  # WeChat Pay's own id for the payment
     confirmed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    # A refund: asked by staff (refund_pending), then done by WeChat Pay or handed back at the desk.
+    refund_method = models.CharField(max_length=10, choices=Provider.choices, blank=True)
+    refund_reference = models.CharField(max_length=40, blank=True)  # WeChat Pay's out_refund_no
+    refund_reason = models.CharField(max_length=255, blank=True)
+    refund_requested_at = models.DateTimeField(null=True, blank=True)
+    refunded_at = models.DateTimeField(null=True, blank=True)
+    refunded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
 

@@ -1,4 +1,5 @@
-"""Payment rules: the price list, opening an order, paying it (desk or WeChat Pay), closing it.
+"""Payment rules: the price list, opening an order, paying it (desk or WeChat Pay), closing it,
+keeping a paid order of a booking that will not happen as credit, and refunding it.
 
 Every change of an order's status is a compare-and-set, so a retried request, a repeated
 callback or a second sweep changes nothing the second time. Paying an order marks its
@@ -10,18 +11,21 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from clinic.accounts import policy
 from clinic.accounts.models import User
 from clinic.audit import services as audit
 from clinic.audit.models import AuditEvent
-from clinic.bookings.models import ACTIVE_STATUSES, Booking, Payment
+from clinic.bookings.models import ACTIVE_STATUSES, Booking, Payment, Purpose
+from clinic.bookings.models import Status as BookingStatus
 from clinic.errors import Conflict, Forbidden, Invalid, NotFound
 from clinic.payments import providers
 from clinic.payments.models import FeeItem, PaymentOrder
@@ -30,6 +34,11 @@ from clinic.payments.providers import wechat
 logger = logging.getLogger(__name__)
 
 Status = PaymentOrder.Status
+
+# The fee a booking of each purpose needs (the seeded price list's code).
+BOOKING_FEE_ITEM: dict[str, str] = {Purpose.SELF_PRESERVATION: "self_preservation_collection"}
+# A paid order whose booking ended in one of these was never used: it is the client's credit.
+CREDIT_BOOKING_STATUSES = (BookingStatus.CANCELLED, BookingStatus.REJECTED, BookingStatus.EXPIRED)
 
 
 class UnknownItem(Invalid):
@@ -59,6 +68,14 @@ class OrderNotPending(Conflict):
 class UnknownOrder(NotFound):
     code = "unknown_order"
     default_message = "No such order."
+
+
+class NotRefundable(Conflict):
+    code = "not_refundable"
+
+
+class RefundNotPending(Conflict):
+    code = "refund_not_pending"
 
 
 class AmountMismatch(Conflict):
@@ -139,6 +156,10 @@ def open_order(*, payer: User, item_code: str, booking_id: int | None = None) ->
                 raise NotFound("No such booking.")
             if booking.payment != Payment.PENDING or booking.status not in ACTIVE_STATUSES:
                 raise PaymentNotPending()
+        if booking is not None and item.code == BOOKING_FEE_ITEM.get(booking.purpose):
+            credit = apply_credit(booking)
+            if credit is not None:
+                return credit, False
         open_orders = PaymentOrder.objects.select_related("item").filter(payer=payer, status=Status.PENDING)
         if booking is not None:
             order = open_orders.filter(booking=booking).first()
@@ -169,7 +190,7 @@ def open_order(*, payer: User, item_code: str, booking_id: int | None = None) ->
 
 
 def visible_orders(user: User):
-    orders = PaymentOrder.objects.select_related("item").order_by("-created", "-id")
+    orders = PaymentOrder.objects.select_related("item", "booking").order_by("-created", "-id")
     if policy.can_manage_payments(user):
         return orders
     return orders.filter(payer=user)
@@ -326,3 +347,186 @@ def receive_wechat_notification(headers: Mapping[str, str], body: bytes) -> Paym
             data={"transaction_id": resource.get("transaction_id")},
         )
     return order
+
+
+# --- credit and refunds ---------------------------------------------------------------------
+
+
+def is_credit(order: PaymentOrder) -> bool:
+    """Paid for a booking that will not happen: it pays the client's next booking of its fee item."""
+    return order.status == Status.PAID and order.booking is not None and order.booking.status in CREDIT_BOOKING_STATUSES
+
+
+def credits(payer: User | None = None):
+    orders = PaymentOrder.objects.filter(status=Status.PAID, booking__status__in=CREDIT_BOOKING_STATUSES)
+    return orders.filter(payer=payer) if payer is not None else orders
+
+
+def apply_credit(booking: Booking) -> PaymentOrder | None:
+    """Pay a booking that awaits payment with the client's credit of its fee item, if he has one
+    (the oldest): the order moves to the new booking, which is paid. Runs in the caller's
+    transaction; the order row is locked, so a refund and a second booking cannot take it too."""
+    code = BOOKING_FEE_ITEM.get(booking.purpose)
+    if code is None or booking.payment != Payment.PENDING:
+        return None
+    with transaction.atomic():
+        order = (
+            credits(booking.donor)
+            .filter(item__code=code)
+            .select_for_update(of=("self",))
+            .select_related("item", "booking")
+            .order_by("paid_at", "pk")
+            .first()
+        )
+        if order is None:
+            return None
+        was = order.booking_id
+        order.booking = booking
+        order.save(update_fields=["booking"])
+        booking.payment = Payment.PAID
+        Booking.objects.filter(pk=booking.pk).update(payment=Payment.PAID, updated=timezone.now())
+        audit.record(
+            "payment.credit_applied",
+            obj=order,
+            data={"reference": order.reference, "from_booking": was, "to_booking": booking.pk},
+        )
+        # An order opened for this booking meanwhile must not take the money a second time.
+        now = timezone.now()
+        for pk in PaymentOrder.objects.filter(booking=booking, status=Status.PENDING).values_list("pk", flat=True):
+            closed = _close(pk, now=now, reason="paid with the client's credit")
+            if closed is not None:
+                transaction.on_commit(partial(_close_claimed, closed, reason="paid with credit"))
+    return order
+
+
+def request_refund(*, order_id: int, actor: User, reason: str) -> PaymentOrder:
+    """Staff give a paid order's money back: paid → refund_pending, then WeChat Pay's refund (for
+    an order it took) or the cashier's hands (who confirm with confirm_refund). An order still
+    paying a booking that is on is refused: cancel the booking first."""
+    now = timezone.now()
+    with transaction.atomic():
+        order = (
+            PaymentOrder.objects.select_for_update(of=("self",))
+            .select_related("item", "booking")
+            .filter(pk=order_id)
+            .first()
+        )
+        if order is None:
+            raise NotFound(_("No such order."))
+        if order.status != Status.PAID:
+            raise NotRefundable(
+                _("This order is %(status)s; only a paid order can be refunded.") % {"status": order.status}
+            )
+        if order.booking is not None and order.booking.status in ACTIVE_STATUSES:
+            raise NotRefundable(
+                _("This payment belongs to a booking that is still on; cancel the booking first."),
+                code="order_in_use",
+            )
+        by_wechat = order.provider == PaymentOrder.Provider.WECHAT and bool(order.transaction_id)
+        order.status = Status.REFUND_PENDING
+        order.refund_method = PaymentOrder.Provider.WECHAT if by_wechat else PaymentOrder.Provider.CASHIER
+        order.refund_reference = f"{order.reference}R"
+        order.refund_reason = reason
+        order.refund_requested_at = now
+        order.refunded_by = actor
+        order.save(
+            update_fields=[
+                "status",
+                "refund_method",
+                "refund_reference",
+                "refund_reason",
+                "refund_requested_at",
+                "refunded_by",
+            ]
+        )
+        audit.record(
+            "payment.refund_requested",
+            actor=actor,
+            obj=order,
+            reason=reason,
+            data={"reference": order.reference, "amount_fen": order.amount_fen, "method": order.refund_method},
+        )
+    if by_wechat:
+        _ask_wechat_refund(order)
+        order.refresh_from_db()
+    return order
+
+
+def _refunded(order: PaymentOrder, *, actor: User | None, via: str, note: str = "") -> bool:
+    """refund_pending → refunded, once."""
+    done = PaymentOrder.objects.filter(pk=order.pk, status=Status.REFUND_PENDING).update(
+        status=Status.REFUNDED, refunded_at=timezone.now()
+    )
+    if done:
+        order.refresh_from_db()
+        audit.record(
+            "payment.refunded",
+            actor=actor,
+            obj=order,
+            reason=note,
+            data={"reference": order.reference, "amount_fen": order.amount_fen, "via": via},
+        )
+    return bool(done)
+
+
+def _ask_wechat_refund(order: PaymentOrder) -> None:
+    """Send (or resend: same out_refund_no) the refund to WeChat Pay and apply its answer. Not
+    reached, the order stays refund_pending and the sweep asks again; refused for good
+    (ABNORMAL, CLOSED), it goes to the cashier, who hands the money back and confirms."""
+    try:
+        state = wechat.refund(order)
+    except wechat.ProviderUnavailable as exc:
+        logger.warning("refund of %s not sent yet: %s", order.reference, exc.message)
+        return
+    _apply_refund_state(order, state)
+
+
+def _apply_refund_state(order: PaymentOrder, state: str) -> None:
+    if state == wechat.REFUND_DONE:
+        _refunded(order, actor=None, via="wechat")
+    elif state != wechat.REFUND_WAITING:
+        PaymentOrder.objects.filter(pk=order.pk, status=Status.REFUND_PENDING).update(
+            refund_method=PaymentOrder.Provider.CASHIER
+        )
+        audit.record(
+            "payment.refund_failed",
+            obj=order,
+            outcome=AuditEvent.Outcome.FAILED,
+            reason=f"WeChat Pay refund {state}: to be handed back at the desk",
+            data={"reference": order.reference},
+        )
+
+
+def confirm_refund(*, order_id: int, actor: User, note: str = "") -> PaymentOrder:
+    """The cashier handed a refund_pending order's money back."""
+    order = PaymentOrder.objects.select_related("item", "booking").filter(pk=order_id).first()
+    if order is None:
+        raise NotFound(_("No such order."))
+    if order.status != Status.REFUND_PENDING or order.refund_method != PaymentOrder.Provider.CASHIER:
+        raise RefundNotPending(
+            _("This order is %(status)s; there is no refund waiting at the desk.") % {"status": order.status}
+        )
+    if not _refunded(order, actor=actor, via="cashier", note=note):
+        raise RefundNotPending(_("This refund was completed a moment ago."))
+    return order
+
+
+def follow_refunds(limit: int = 100) -> int:
+    """Sweep: ask WeChat Pay about refunds it has not finished (or never received)."""
+    done = 0
+    waiting = PaymentOrder.objects.filter(
+        status=Status.REFUND_PENDING, refund_method=PaymentOrder.Provider.WECHAT
+    ).order_by("refund_requested_at")[:limit]
+    for order in waiting:
+        try:
+            state = wechat.refund_state(order)
+        except wechat.ProviderUnavailable as exc:
+            logger.warning("refund of %s: WeChat Pay did not answer: %s", order.reference, exc.message)
+            break
+        if state is None:
+            _ask_wechat_refund(order)
+        else:
+            _apply_refund_state(order, state)
+        order.refresh_from_db()
+        done += order.status == Status.REFUNDED
+    return done

@@ -64,6 +64,7 @@ class LiveStack:
     def __init__(self, tmp_path: Path, env: dict[str, str], port: int) -> None:
         self.tmp_path, self.env, self.port = tmp_path, env, port
         self.url = f"http://127.0.0.1:{port}"
+        self.sms_log = Path(env["FAULT_SMS_LOG"])
         self.worker = self.server = None
 
     def start(self) -> None:
@@ -92,6 +93,8 @@ def live_stack(transactional_db, private_redis, tmp_path, settings):  # noqa: F8
         "EARLY_CHECK_IN_MINUTES": "180",
         "CHECK_IN_GRACE_MINUTES": "30",
         "ARRIVAL_GAP_MINUTES": "0",
+        "SMS_BACKEND": "tests.faults.sms.RecordingSms",
+        "FAULT_SMS_LOG": str(tmp_path / "sms.log"),
     }
     settings.CHANNEL_LAYERS = channel_layers(private_redis.url)
     stack = LiveStack(tmp_path, env, free_port())

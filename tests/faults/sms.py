@@ -1,8 +1,9 @@
 """A test-only SMS backend for processes of our own (Celery workers), chosen with
 SMS_BACKEND=tests.faults.sms.RecordingSms.
 
-Every message sent is appended as one line "<notification id> <phone>" to the file named by
-FAULT_SMS_LOG (one unbuffered write per line, so lines from several processes never mix).
+Every message sent is appended as one line "<notification id> <phone> <text>" to the file named
+by FAULT_SMS_LOG; a question's answer is "q<consultation id> <phone> <text>". One unbuffered
+write per line, so lines from several processes never mix.
 With FAULT_SMS_HANG set to a path, the first send of all (whichever process makes it: the path
 is claimed with O_EXCL) writes its process id there and hangs for a minute before sending, for
 the test to kill that process mid-task."""
@@ -14,16 +15,19 @@ import os
 import time
 
 
-def _notification_id() -> int | None:
-    """The id of the notification being sent: SmsChannel.send(notification) calls us with the
-    phone and the text only, so it is read from the caller's frame."""
+def _sent_for() -> str:
+    """What is being sent: SmsChannel.send(notification) calls us with the phone and the text
+    only, so the notification (or the answered question) is read from the caller's frame."""
     frame = inspect.currentframe()
     while frame is not None:
         candidate = frame.f_locals.get("notification")
         if candidate is not None and hasattr(candidate, "pk"):
-            return candidate.pk
+            return str(candidate.pk)
+        candidate = frame.f_locals.get("consultation")
+        if candidate is not None and hasattr(candidate, "pk"):
+            return f"q{candidate.pk}"
         frame = frame.f_back
-    return None
+    return "None"
 
 
 class RecordingSms:
@@ -38,7 +42,7 @@ class RecordingSms:
                 os.write(fd, f"{os.getpid()}\n".encode())
                 os.close(fd)
                 time.sleep(60)
-        line = f"{_notification_id()} {phone}\n".encode()
+        line = f"{_sent_for()} {phone} {' '.join(text.split())}\n".encode()
         fd = os.open(os.environ["FAULT_SMS_LOG"], os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
         try:
             os.write(fd, line)
@@ -46,10 +50,19 @@ class RecordingSms:
             os.close(fd)
 
 
+def texts(path) -> list[str]:
+    """Every line of a FAULT_SMS_LOG file: "<what> <phone> <text>"."""
+    try:
+        with open(path) as log:
+            return [line.strip() for line in log if line.strip()]
+    except FileNotFoundError:
+        return []
+
+
 def sent(path) -> list[int]:
     """The notification ids in a FAULT_SMS_LOG file, one per message sent, in order."""
     try:
         with open(path) as log:
-            return [int(line.split()[0]) for line in log if line.strip()]
+            return [int(line.split()[0]) for line in log if line.split() and line.split()[0].isdigit()]
     except FileNotFoundError:
         return []

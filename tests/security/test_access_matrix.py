@@ -166,6 +166,9 @@ API = [
     ("get", "/api/payments/{alice_payment}/", None, "200 404 404 200 404 404 401"),
     ("get", "/api/payments/{alice_payment}/qr/", None, "200 404 404 200 404 404 401"),
     ("post", "/api/payments/{carl_payment}/confirm/", None, "403 403 403 200 403 403 401"),
+    # refunds: carl's order is unpaid, so staff are refused by the rule (409), everyone else by role
+    ("post", "/api/payments/{carl_payment}/refund/", {"reason": "x"}, "403 403 403 409 403 403 401"),
+    ("post", "/api/payments/{carl_payment}/refund/confirm/", None, "403 403 403 409 403 403 401"),
     # WeChat Pay's callback: no login; with the cashier provider it is refused (not_configured)
     ("post", "/api/payments/notify/wechat/", {}, "403 403 403 403 403 403 403"),
 ]
@@ -180,6 +183,8 @@ PAGES = [
     ("get", "/me/payments/", None, "200 200 200 200 200 200 302"),
     # what a desk payment QR opens: the fee and its state (the reference is 64 random bits)
     ("get", "/pay/{alice_payment_ref}", None, ALL),
+    ("get", "/ask/{visitor_question_token}/", None, ALL),
+    ("get", "/ask/not-a-token/", None, ALL.replace("200", "404")),
     ("get", "/pay/20260101DEADBEEF00000000", None, ALL.replace("200", "404")),
     ("get", "/register/", None, ALL),
     (
@@ -375,6 +380,7 @@ def test_every_route_has_a_row(db):
         **{k: 1 for k in ("alice_question", "alice_payment", "carl_payment")},
         "door_token": "x" * 30,
         "alice_payment_ref": "R1",
+        "visitor_question_token": "T1",
         "dora_code": "D1",
         "staff_task_page": "/workflow/booking/1/staff_review/1/",
         "room_task_page": "/workflow/booking/1/room_review/1/",

@@ -99,6 +99,7 @@ class World:
             "carl_payment": self.payments["carl"],
             "door_token": self.rooms[0].door_token,
             "alice_payment_ref": PaymentOrder.objects.get(pk=self.payments["alice"]).reference,
+            "visitor_question_token": Consultation.objects.get(pk=self.consultations["visitor"]).token,
         }
 
 

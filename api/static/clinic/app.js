@@ -28,6 +28,8 @@ window.clinic = (function () {
     return node;
   }
   function hhmm(iso) { return iso.slice(11, 16); }
+  // The API writes times in the clinic's zone: "2026-12-05T09:00:00+08:00" → "2026-12-05 09:00".
+  function local(iso) { return iso ? iso.slice(0, 16).replace("T", " ") : ""; }
   /* Live notifications: calls onEvent(notification) for each pushed event, and onEvent(null)
      on every (re)connect (the page refreshes what it shows). Before a socket is trusted, what
      was missed while it was down is fetched (/api/notifications/?after=) and handed over first,
@@ -94,5 +96,5 @@ window.clinic = (function () {
       if (!box.children.length) box.parentNode.hidden = true;
     });
   }
-  return {api: api, el: el, hhmm: hhmm, live: live, cookie: cookie, showPromotions: showPromotions};
+  return {api: api, el: el, hhmm: hhmm, local: local, live: live, cookie: cookie, showPromotions: showPromotions};
 })();

@@ -169,3 +169,51 @@ class WeChatPayNative:
         if not isinstance(event.get("resource"), dict):
             raise NotificationRefused("The notification carries no payment.", code="bad_notification")
         return event
+
+
+# WeChat Pay's refund states: SUCCESS (money back), PROCESSING (wait and ask again),
+# ABNORMAL (the client's account refused it) and CLOSED (WeChat Pay gave up).
+REFUND_DONE = "SUCCESS"
+REFUND_WAITING = "PROCESSING"
+
+
+def _refund_answer(what: str, reference: str, status: int, answer: Any) -> str:
+    if status != 200:
+        logger.warning("WeChat Pay refund %s %s refused (%s): %.500s", what, reference, status, answer)
+        raise ProviderUnavailable(f"WeChat Pay did not take the refund (HTTP {status}).", code="refund_refused")
+    try:
+        state = json.loads(answer)["status"]
+    except (ValueError, KeyError, TypeError) as exc:
+        raise ProviderUnavailable() from exc
+    return str(state)[:20]
+
+
+def refund(order: PaymentOrder) -> str:
+    """Ask WeChat Pay to give the order's whole amount back; its refund state. Asking again with
+    the same out_refund_no is WeChat Pay's idempotent retry, never a second refund."""
+    try:
+        status, answer = _client().refund(
+            out_refund_no=order.refund_reference,
+            amount={"refund": order.amount_fen, "total": order.amount_fen, "currency": "CNY"},
+            transaction_id=order.transaction_id,
+            reason=order.refund_reason[:80] or None,
+        )
+    except ProviderUnavailable:
+        raise
+    except Exception as exc:
+        logger.warning("WeChat Pay refund %s failed: %s", order.refund_reference, exc)
+        raise ProviderUnavailable() from exc
+    return _refund_answer("request", order.refund_reference, status, answer)
+
+
+def refund_state(order: PaymentOrder) -> str | None:
+    """WeChat Pay's state of the order's refund, or None if it never heard of it."""
+    try:
+        status, answer = _client().query_refund(out_refund_no=order.refund_reference)
+    except ProviderUnavailable:
+        raise
+    except Exception as exc:
+        raise ProviderUnavailable() from exc
+    if status == 404:
+        return None
+    return _refund_answer("query", order.refund_reference, status, answer)

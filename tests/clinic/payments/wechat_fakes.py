@@ -166,11 +166,15 @@ def merchant_signature_ok(method: str, path: str, body: str, authorization: str)
 
 @dataclass
 class FakeWeChatPay:
-    """A local stand-in for api.mch.weixin.qq.com: Native orders and closing them."""
+    """A local stand-in for api.mch.weixin.qq.com: Native orders, closing them, refunds."""
 
     code_url: str = CODE_URL
     sign_answers: bool = True
     requests: list[dict] = field(default_factory=list)
+    # What a refund request answers, and what asking about a refund it holds answers.
+    refund_status: str = "SUCCESS"
+    refund_http_status: int = 200
+    refunds: dict[str, str] = field(default_factory=dict)  # out_refund_no → its state now
 
     def __post_init__(self) -> None:
         fake = self
@@ -194,12 +198,28 @@ class FakeWeChatPay:
                     self.answer(200, {"code_url": fake.code_url})
                 elif re.fullmatch(r"/v3/pay/transactions/out-trade-no/\w+/close", self.path):
                     self.answer(204, None)
+                elif self.path == "/v3/refund/domestic/refunds":
+                    if fake.refund_http_status != 200:
+                        self.answer(fake.refund_http_status, {"code": "SYSTEM_ERROR", "message": "系统繁忙"})
+                        return
+                    number = json.loads(body)["out_refund_no"]
+                    fake.refunds.setdefault(number, fake.refund_status)
+                    self.answer(
+                        200, {"out_refund_no": number, "refund_id": "5030" + number, "status": fake.refunds[number]}
+                    )
                 else:
                     self.answer(404, {"code": "NOT_FOUND", "message": "no such API"})
 
-            def do_GET(self) -> None:  # e.g. a certificate download: public-key mode never asks
-                fake.requests.append({"path": self.path, "body": None, "signed": False, "serial": None})
-                self.answer(404, {"code": "NOT_FOUND", "message": "no such API"})
+            def do_GET(self) -> None:  # a refund's state; a certificate download: public-key mode never asks
+                signed = merchant_signature_ok("GET", self.path, "", self.headers.get("Authorization", ""))
+                fake.requests.append({"path": self.path, "body": None, "signed": signed, "serial": None})
+                match = re.fullmatch(r"/v3/refund/domestic/refunds/(\w+)", self.path)
+                if not signed or match is None:
+                    self.answer(404, {"code": "NOT_FOUND", "message": "no such API"})
+                elif match[1] not in fake.refunds:
+                    self.answer(404, {"code": "RESOURCE_NOT_EXISTS", "message": "退款单不存在"})
+                else:
+                    self.answer(200, {"out_refund_no": match[1], "status": fake.refunds[match[1]]})
 
             def answer(self, status: int, payload: dict | None) -> None:
                 text = json.dumps(payload) if payload is not None else ""
