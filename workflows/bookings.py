@@ -14,7 +14,7 @@ from clinic.accounts.models import User
 from clinic.audit import services as audit
 from clinic.bookings import services as booking_services
 from clinic.bookings.models import Booking, Status
-from clinic.errors import Conflict, Forbidden, NotFound
+from clinic.errors import Conflict, Forbidden
 from clinic.notifications.services import notify
 from workflows.flows import BookingFlow
 from workflows.process import NotActive, current_process, lock_failure, process_lock
@@ -64,11 +64,19 @@ def cancel_booking(*, booking_id: int, actor: User, reason: str = "") -> Booking
     raise NotActive(_("This booking is already %(status)s.") % {"status": booking.get_status_display()})
 
 
+def movable_by(actor: User, booking_id: int) -> Booking:
+    """The booking if the actor may move it: his own, or any with manage_bookings. Someone else's
+    booking is not found (or, for those who see every booking, refused)."""
+    booking = booking_services.get_visible(actor, booking_id)
+    if booking.donor_id != actor.pk and not policy.can_manage_bookings(actor):
+        raise Forbidden(_("You may not move this booking."))
+    return booking
+
+
 def reschedule(*, booking_id: int, actor: User, room_id: int, start: datetime) -> Booking:
-    """Staff move a pending or approved booking to a new slot/room; the reviews start again."""
-    booking = Booking.objects.filter(pk=booking_id).first()
-    if booking is None:
-        raise NotFound(_("No such booking."))
+    """The owner, or staff, move a pending or approved booking to a new slot/room; the reviews
+    start again. Others are told no such booking exists (or, seeing all bookings, refused)."""
+    booking = movable_by(actor, booking_id)
     if booking.status not in RESCHEDULABLE:
         raise Conflict(
             _("Only pending or approved bookings can be rescheduled (this one is %(status)s).")

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import timedelta
 
 from django.conf import settings
 from django.contrib.auth import login
 from django.contrib.auth.views import LoginView
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
+from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 from django.views.decorators.csrf import ensure_csrf_cookie
 
 from api.pages.forms import RegisterForm
@@ -19,7 +22,7 @@ from clinic.accounts import policy
 from clinic.accounts import services as account_services
 from clinic.accounts.models import DonorStatus
 from clinic.bookings import journey
-from clinic.bookings.models import Purpose, Status
+from clinic.bookings.models import Booking, Purpose, Status
 from clinic.errors import DomainError
 from clinic.outreach import services as outreach
 from clinic.rooms.models import Room
@@ -60,9 +63,43 @@ def door(request: HttpRequest, token: str) -> HttpResponse:
     return render(request, "pages/door.html", context)
 
 
+WEEKDAYS = (_lazy("Mon"), _lazy("Tue"), _lazy("Wed"), _lazy("Thu"), _lazy("Fri"), _lazy("Sat"), _lazy("Sun"))
+
+
+def bookable_days() -> list[dict[str, str]]:
+    """The days a client may book, in the clinic's time: today, tomorrow, then weekdays, as far
+    as BOOKING_HORIZON_DAYS reaches."""
+    today = timezone.localdate()
+    days = []
+    for offset in range(settings.BOOKING_HORIZON_DAYS + 1):
+        day = today + timedelta(days=offset)
+        name = _("Today") if offset == 0 else _("Tomorrow") if offset == 1 else str(WEEKDAYS[day.weekday()])
+        days.append(
+            {"date": day.isoformat(), "name": name, "short": f"{day:%m-%d}", "weekday": str(WEEKDAYS[day.weekday()])}
+        )
+    return days
+
+
 @ensure_csrf_cookie
 def book(request: HttpRequest) -> HttpResponse:
-    return render(request, "pages/book.html", {"horizon_days": min(settings.BOOKING_HORIZON_DAYS, 28)})
+    """Free times. `?room=` narrows them to one room (shown, and removable); `?move=<booking>`
+    picks a new time for one of the client's own bookings."""
+    rooms = list(Room.objects.filter(active=True).order_by("name").values("id", "name"))
+    moving = None
+    move_id = request.GET.get("move", "")
+    if request.user.is_authenticated and move_id.isdigit() and len(move_id) < 12:
+        moving = (
+            Booking.objects.select_related("room")
+            .filter(pk=int(move_id), donor=request.user, status__in=(Status.PENDING, Status.APPROVED))
+            .first()
+        )
+    context = {
+        "days": bookable_days(),
+        "rooms": rooms,
+        "moving": moving,
+        "moving_json": {"id": moving.pk, "start": timezone.localtime(moving.start).isoformat()} if moving else None,
+    }
+    return render(request, "pages/book.html", context)
 
 
 @ensure_csrf_cookie

@@ -150,8 +150,8 @@ def move(booking: Booking, *, room_id: int, start: datetime | None = None) -> Bo
     if room is None:
         raise Invalid(_("There is no such room."), code="not_a_slot", fields={"room": [_("There is no such room.")]})
     start_at, end_at = _checked_slot(room, start or booking.start)
-    profile = _client_profile(booking.donor)
     locking.donor_lock(booking.donor_id)
+    profile = _client_profile(booking.donor)
     locking.arrival_gap_lock()
     locking.waitlist_lock()
     _check_rules(donor=booking.donor, profile=profile, room=room, start=start_at, end=end_at, ignore=booking.pk)

@@ -36,7 +36,11 @@ def test_the_owner_moves_his_pending_booking(people, rooms, booking, client_for)
     response = move(client_for(people.alice), booking, rooms[1])
     assert response.status_code == 200, response.content
     data = response.json()
-    assert (data["room"], data["start"], data["status"]) == (rooms[1].pk, f.at(f.tomorrow(), "14:00").isoformat(), "pending")
+    assert (data["room"], data["start"], data["status"]) == (
+        rooms[1].pk,
+        f.at(f.tomorrow(), "14:00").isoformat(),
+        "pending",
+    )
     booking.refresh_from_db()
     assert (booking.room, booking.start, booking.status) == (rooms[1], f.at(f.tomorrow(), "14:00"), "pending")
     assert AuditEvent.objects.filter(action="booking.rescheduled", actor=people.alice).count() == 1
@@ -71,7 +75,9 @@ def test_a_taken_or_past_slot_is_refused_and_nothing_changes(people, rooms, book
     f.booking(people.bob, rooms[1], f.at(f.tomorrow(), "14:00"))
     assert move(client_for(people.alice), booking, rooms[1]).json()["code"] == "slot_taken"
     response = client_for(people.alice).post(
-        f"/api/bookings/{booking.pk}/reschedule/", {"room": rooms[1].pk, "start": "2020-01-01T09:00:00+08:00"}, format="json"
+        f"/api/bookings/{booking.pk}/reschedule/",
+        {"room": rooms[1].pk, "start": "2020-01-01T09:00:00+08:00"},
+        format="json",
     )
     assert response.status_code == 400
     booking.refresh_from_db()

@@ -74,12 +74,12 @@ def test_a_visitor_books_and_the_door_opens(live, chromium, sim, screenshots, pe
     page.wait_for_url(re.compile(r"/book/"))
     page.click(f"#days button[data-date='{day.isoformat()}']")
     hhmm = start.strftime("%H:%M")
-    slot_button = page.locator(f"#slots button[aria-label^='{day.isoformat()} {hhmm}–']")
+    slot_button = page.locator(f"#slots button[data-start^='{day.isoformat()}T{hhmm}']")
     slot_button.wait_for()
     page.screenshot(path=str(screenshots / "donor-slots-390x844.png"), full_page=False)
 
     # The slot with no free room is shown differently and cannot be booked.
-    full = page.locator(f"#slots button[aria-label^='{day.isoformat()} {taken.strftime('%H:%M')}–']")
+    full = page.locator(f"#slots button[data-start^='{day.isoformat()}T{taken.strftime('%H:%M')}']")
     assert full.is_disabled()
     assert "full" in (full.get_attribute("class") or "")
 
@@ -93,8 +93,13 @@ def test_a_visitor_books_and_the_door_opens(live, chromium, sim, screenshots, pe
     page.click("form button[type=submit]")
     page.wait_for_url(re.compile(r"/book/\?"))
     page.locator("#rooms button").first.wait_for()
+    # Back from registering: the room he picked, and no room filter left behind.
+    assert "room=" not in page.url and page.locator("#filter").is_hidden()
     page.click("#rooms button")
     page.locator("#rooms [role=alert].ok").wait_for()
+    # The confirmation repeats the time and the room, and says what happens next.
+    confirmation = page.locator("#rooms").inner_text()
+    assert hhmm in confirmation and room.name in confirmation
     booking = Booking.objects.get(donor__username="walkin")
     assert (booking.room, booking.start, booking.status) == (room, start, "pending")
 

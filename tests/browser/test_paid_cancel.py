@@ -43,6 +43,7 @@ def test_a_cancelled_paid_booking_pays_the_next_one(live, chromium, people, scre
     page.locator(f"[data-booking='{first.pk}'] [data-status=cancelled]").wait_for()
     (asked,) = dialogs
     assert "抵扣" in asked  # "what you paid is kept as credit for your next booking"
+    assert asked.startswith("确定取消 ") and "{" not in asked and "%" not in asked  # the time, in zh-Hans
     assert "抵扣" in page.locator("#bookings-message").inner_text()
 
     page.goto(f"{live}/me/payments/")
@@ -72,7 +73,7 @@ def test_a_cancelled_paid_booking_pays_the_next_one(live, chromium, people, scre
     desk_card = staff.locator(f"#desk-orders [data-order='{order.pk}']")
     desk_card.get_by_role("button", name="退款").click()
     staff.get_by_role("button", name="已退还现金").wait_for()
-    assert len(staff_dialogs) == 2 and "800.00" in staff_dialogs[1]
+    assert len(staff_dialogs) == 2 and staff_dialogs[1] == f"确定为订单 {order.reference} 退款 ¥ 800.00 吗？"
     assert PaymentOrder.objects.get().status == "refund_pending"
     staff.get_by_role("button", name="已退还现金").click()
     staff.locator("#desk-message").wait_for()
