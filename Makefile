@@ -7,7 +7,7 @@ TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/test
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/12
 export DJANGO_SETTINGS_MODULE := clinic.settings
 
-.PHONY: run test lint format bench venv clean prod-check soak soak-prod door-machine install-check
+.PHONY: run test lint format bench venv clean prod-check soak soak-prod door-machine install-check screenshots
 
 venv: $(VENV)/.installed
 
@@ -56,6 +56,10 @@ door-machine: venv
 SOAK_SECONDS ?= 1800
 soak-prod: venv
 	DATABASE_URL=$(TEST_DATABASE_URL) $(PY) bench/soak_prod.py --seconds $(SOAK_SECONDS)
+
+# The README's screenshots (docs/screenshots/), taken by the accessibility run in zh-Hans.
+screenshots: venv
+	UPDATE_SCREENSHOTS=1 DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) $(PY) -m pytest tests/browser/test_accessibility.py -p no:cacheprovider
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .ruff_cache .mypy_cache

@@ -14,6 +14,7 @@ from typing import Any
 
 from django.conf import settings
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 from viewflow import this
 from viewflow.workflow import flow
 from viewflow.workflow.status import PROCESS, STATUS
@@ -72,57 +73,72 @@ class BookingFlow(flow.Flow):
     """
 
     process_class = BookingProcess
+    # The inbox (/workflow/) shows these and every node's title: in the reader's language.
+    process_title = _("Collection booking")
+    process_description = _(
+        "A visit's time and room, reviewed by staff and by the room manager, then used at the door."
+    )
     lock_impl = locking.PROCESS_LOCK  # see clinic.locking
 
-    start = flow.StartHandle(this.start_process).Next(this.split)
+    start = flow.StartHandle(this.start_process).Annotation(title=_("Booked")).Next(this.split)
 
-    split = flow.Split().Next(this.staff_review).Next(this.room_review)
+    split = flow.Split().Annotation(title=_("Both reviews open")).Next(this.staff_review).Next(this.room_review)
 
     staff_review = (
         flow.View(ReviewTaskView.as_view(kind="staff"))
-        .Annotation(title="Donation review", summary_template=REVIEW_SUMMARY)
+        .Annotation(title=_("Donation review"), summary_template=REVIEW_SUMMARY)
         .Permission(policy.REVIEW_PERMISSIONS["staff"])
-        .OnTimeout(this.slot_start, this.expire, title="Slot started")
+        .OnTimeout(this.slot_start, this.expire, title=_("Slot started"))
         .Next(this.join)
     )
     room_review = (
         flow.View(ReviewTaskView.as_view(kind="room"))
-        .Annotation(title="Room review", summary_template=REVIEW_SUMMARY)
+        .Annotation(title=_("Room review"), summary_template=REVIEW_SUMMARY)
         .Permission(policy.REVIEW_PERMISSIONS["room"])
-        .OnTimeout(this.slot_start, this.expire, title="Slot started")
+        .OnTimeout(this.slot_start, this.expire, title=_("Slot started"))
         .Next(this.join)
     )
 
     # A rejection ends the wait at once: the join cancels the other review task.
-    join = flow.Join(continue_on_condition=this.any_rejected).Next(this.decide)
+    join = flow.Join(continue_on_condition=this.any_rejected).Annotation(title=_("Reviews done")).Next(this.decide)
 
-    decide = flow.If(this.both_approved).Then(this.approved).Else(this.rejected)
+    decide = flow.If(this.both_approved).Annotation(title=_("Both approved?")).Then(this.approved).Else(this.rejected)
 
-    approved = flow.Function(this.mark_approved).Next(this.check_in)
+    approved = flow.Function(this.mark_approved).Annotation(title=_("Approved")).Next(this.check_in)
     check_in = (
         flow.Handle(this.do_check_in)
-        .OnTimeout(this.check_in_closes, this.window_closed, title="Check-in window closed")
+        .Annotation(title=_("First scan at the door"))
+        .OnTimeout(this.check_in_closes, this.window_closed, title=_("Check-in window closed"))
         .Next(this.check_out)
     )
-    check_out = flow.Handle(this.do_check_out).Next(this.end)
+    check_out = flow.Handle(this.do_check_out).Annotation(title=_("Second scan at the door")).Next(this.end)
 
-    rejected = flow.Function(this.mark_rejected).Next(this.end_rejected)
+    rejected = flow.Function(this.mark_rejected).Annotation(title=_("Rejected")).Next(this.end_rejected)
 
     # Not reviewed by the slot's start: expired, told apart by why (the staff review waits for
     # the payment, so an unpaid booking is never approved).
-    expire = flow.If(this.unpaid).Then(this.expired_unpaid).Else(this.expired_unreviewed)
-    expired_unpaid = flow.Function(this.mark_expired_unpaid).Next(this.end_expired)
-    expired_unreviewed = flow.Function(this.mark_expired_unreviewed).Next(this.end_expired)
+    expire = flow.If(this.unpaid).Annotation(title=_("Unpaid?")).Then(this.expired_unpaid).Else(this.expired_unreviewed)
+    expired_unpaid = (
+        flow.Function(this.mark_expired_unpaid).Annotation(title=_("Expired unpaid")).Next(this.end_expired)
+    )
+    expired_unreviewed = (
+        flow.Function(this.mark_expired_unreviewed).Annotation(title=_("Expired unreviewed")).Next(this.end_expired)
+    )
 
     # The check-in window closes at start + grace, later while someone else's session kept the
     # donor out (his window then runs until grace after the room frees): wait on, or no-show.
-    window_closed = flow.If(this.kept_out).Then(this.check_in).Else(this.no_show)
-    no_show = flow.Function(this.mark_no_show).Next(this.end_no_show)
+    window_closed = (
+        flow.If(this.kept_out)
+        .Annotation(title=_("Kept out by another session?"))
+        .Then(this.check_in)
+        .Else(this.no_show)
+    )
+    no_show = flow.Function(this.mark_no_show).Annotation(title=_("No-show")).Next(this.end_no_show)
 
-    end = flow.End()
-    end_rejected = flow.End()
-    end_expired = flow.End()
-    end_no_show = flow.End()
+    end = flow.End().Annotation(title=_("Completed"))
+    end_rejected = flow.End().Annotation(title=_("Ended: rejected"))
+    end_expired = flow.End().Annotation(title=_("Ended: expired"))
+    end_no_show = flow.End().Annotation(title=_("Ended: no-show"))
 
     # --- timers ----------------------------------------------------------------------------
 

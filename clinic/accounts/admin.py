@@ -1,7 +1,11 @@
 from django.contrib import admin
+from django.contrib.auth.admin import GroupAdmin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+from django.contrib.auth.models import Group
 
+from clinic.accounts import services
 from clinic.accounts.models import DonorProfile, LoginThrottle, User
+from clinic.audit import services as audit
 
 
 class DonorProfileInline(admin.StackedInline):
@@ -21,3 +25,31 @@ class UserAdmin(BaseUserAdmin):
 class LoginThrottleAdmin(admin.ModelAdmin):
     list_display = ("username", "address", "failures", "locked_until", "succeeded_at", "updated")
     search_fields = ("username",)
+
+
+class RoleAdmin(GroupAdmin):
+    """Roles are groups: a change of a role's permissions made here is audited like one made
+    through the API (role.permissions_changed), with who made it."""
+
+    def save_related(self, request, form, formsets, change):
+        group = form.instance
+        before = set(services.permission_names(group)) if change else set()
+        super().save_related(request, form, formsets, change)
+        after = set(services.permission_names(group))
+        if before != after:
+            audit.record(
+                "role.permissions_changed",
+                actor=request.user,
+                object_type="auth.group",
+                object_id=group.pk,
+                data={
+                    "role": group.name,
+                    "added": sorted(after - before),
+                    "removed": sorted(before - after),
+                    "via": "admin",
+                },
+            )
+
+
+admin.site.unregister(Group)
+admin.site.register(Group, RoleAdmin)

@@ -218,6 +218,11 @@ def _resolve_permissions(names: list[str]) -> list[Permission]:
     return found
 
 
+def permission_names(group: Group) -> list[str]:
+    """A role's permissions as "app_label.codename"."""
+    return sorted(permission_name(p) for p in group.permissions.select_related("content_type"))
+
+
 @transaction.atomic
 def set_role_permissions(*, actor: User, role: str, names: list[str]) -> list[str]:
     """Replace a role's permissions; users of the role are affected from their next request."""
@@ -225,7 +230,7 @@ def set_role_permissions(*, actor: User, role: str, names: list[str]) -> list[st
     if group is None or role not in roles.ROLES:
         raise Invalid(gettext("Unknown role %(role)s.") % {"role": repr(role)}, code="unknown_role")
     new = _resolve_permissions(list(dict.fromkeys(names)))
-    before = sorted(permission_name(p) for p in group.permissions.select_related("content_type"))
+    before = permission_names(group)
     group.permissions.set(new)
     # Nobody left able to manage roles would lock the clinic out of its own settings.
     managers = User.objects.filter(is_active=True).filter(

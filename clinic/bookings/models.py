@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from clinic.rooms.models import Room
@@ -110,7 +111,8 @@ class Booking(models.Model):  # type: ignore[django-manager-missing]
         ]
 
     def __str__(self) -> str:
-        return f"#{self.pk} {self.room_id} {self.start:%Y-%m-%d %H:%M}"
+        # In the clinic's time: the admin and the task inbox show it.
+        return f"#{self.pk} {timezone.localtime(self.start):%Y-%m-%d %H:%M}"
 
     @property
     def is_active(self) -> bool:
@@ -183,4 +185,4 @@ class SlotHold(models.Model):
         indexes = [models.Index(fields=["state", "start"], name="slot_hold_state_start")]
 
     def __str__(self) -> str:
-        return f"#{self.pk} {self.room_id} {self.start:%Y-%m-%d %H:%M} {self.state}"
+        return f"#{self.pk} {self.room_id} {timezone.localtime(self.start):%Y-%m-%d %H:%M} {self.state}"

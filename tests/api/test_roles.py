@@ -95,3 +95,15 @@ def test_the_django_admin_can_change_a_roles_permissions(people, client):
     response = client.post(f"/admin/auth/group/{group.pk}/change/", {"name": "room_manager", "permissions": [keep.pk]})
     assert response.status_code == 302
     assert list(group.permissions.values_list("codename", flat=True)) == ["view_all_bookings"]
+    # Audited like a change through the API: who, which role, what was added and removed.
+    event = AuditEvent.objects.get(action="role.permissions_changed")
+    assert (event.actor, event.object_id, event.data["role"], event.data["via"]) == (
+        superuser,
+        str(group.pk),
+        "room_manager",
+        "admin",
+    )
+    assert event.data["added"] == [] and "bookings.review_room" in event.data["removed"]
+    # Saving it unchanged records nothing.
+    client.post(f"/admin/auth/group/{group.pk}/change/", {"name": "room_manager", "permissions": [keep.pk]})
+    assert AuditEvent.objects.filter(action="role.permissions_changed").count() == 1
