@@ -38,6 +38,7 @@ urlpatterns = [
     path("rooms/<id:pk>/closures/", rooms.ClosuresView.as_view(), name="room-closures"),
     path("openings/<id:pk>/", rooms.OpeningDetailView.as_view(), name="opening"),
     path("closures/", rooms.ClosuresView.as_view(), name="closures"),
+    path("closures/<id:pk>/", rooms.ClosureView.as_view(), name="closure"),
     path("slots/", slots.SlotsView.as_view(), name="slots"),
     path("bookings/", bookings.BookingListView.as_view(), name="bookings"),
     path("bookings/<id:pk>/", bookings.BookingDetailView.as_view(), name="booking"),

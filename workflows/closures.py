@@ -15,10 +15,11 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from clinic.accounts.models import User
+from clinic.audit import services as audit
 from clinic.bookings import waitlist
 from clinic.bookings.availability import active_days, day_bounds
 from clinic.bookings.models import Booking, Status
-from clinic.errors import Conflict
+from clinic.errors import Conflict, NotFound
 from clinic.rooms import services as room_services
 from clinic.rooms.models import Closure, Room
 from workflows import bookings as booking_flow
@@ -75,3 +76,25 @@ def close(
         # process locks the cancellations took).
         waitlist.release_room(room.pk if room else None, start_date, end_date)
     return closure, cancelled
+
+
+def reopen(*, actor: User, closure_id: int) -> None:
+    """Delete a closure (room or site-wide): its days are open again and their free slots go to
+    the waiting list. Bookings it cancelled stay cancelled."""
+    with transaction.atomic():
+        closure = Closure.objects.select_for_update().filter(pk=closure_id).first()
+        if closure is None:
+            raise NotFound(_("No such closure."))
+        audit.record(
+            "closure.deleted",
+            actor=actor,
+            obj=closure,
+            data={
+                "room": closure.room_id,
+                "start_date": closure.start_date.isoformat(),
+                "end_date": closure.end_date.isoformat(),
+                "reason": closure.reason,
+            },
+        )
+        closure.delete()
+        waitlist.offer_after_commit(None)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from datetime import timedelta
 
@@ -71,7 +72,7 @@ def bookable_days() -> list[dict[str, str]]:
     as BOOKING_HORIZON_DAYS reaches."""
     today = timezone.localdate()
     days = []
-    for offset in range(settings.BOOKING_HORIZON_DAYS + 1):
+    for offset in range(settings.BOOKING_HORIZON_DAYS):  # the last one's slots all lie within the horizon
         day = today + timedelta(days=offset)
         name = _("Today") if offset == 0 else _("Tomorrow") if offset == 1 else str(WEEKDAYS[day.weekday()])
         days.append(
@@ -87,7 +88,7 @@ def book(request: HttpRequest) -> HttpResponse:
     rooms = list(Room.objects.filter(active=True).order_by("name").values("id", "name"))
     moving = None
     move_id = request.GET.get("move", "")
-    if request.user.is_authenticated and move_id.isdigit() and len(move_id) < 12:
+    if request.user.is_authenticated and re.fullmatch(r"[0-9]{1,11}", move_id):
         moving = (
             Booking.objects.select_related("room")
             .filter(pk=int(move_id), donor=request.user, status__in=(Status.PENDING, Status.APPROVED))

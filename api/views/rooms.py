@@ -10,6 +10,7 @@ from rest_framework.permissions import SAFE_METHODS, BasePermission, IsAuthentic
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from api.permissions import Allow
 from api.serializers import rooms as s
 from clinic.accounts import policy
 from clinic.rooms import board, services
@@ -143,6 +144,16 @@ class ClosuresView(APIView):
         closure, cancelled = closures.close(actor=request.user, room=room, **body.validated_data)
         data = s.ClosureSerializer(closure).data | {"cancelled": [booking.pk for booking in cancelled]}
         return Response(data, status=status.HTTP_201_CREATED)
+
+
+class ClosureView(APIView):
+    permission_classes = [Allow(policy.can_manage_rooms)]
+
+    @extend_schema(responses={204: None})
+    def delete(self, request, pk: int):
+        """Reopen: the closure's days are open again (bookings it cancelled stay cancelled)."""
+        closures.reopen(actor=request.user, closure_id=pk)
+        return Response(status=status.HTTP_204_NO_CONTENT)
 
 
 class RoomStatusView(APIView):

@@ -3,7 +3,7 @@ from django.contrib.auth.admin import GroupAdmin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.contrib.auth.models import Group
 
-from clinic.accounts import services
+from clinic.accounts import roles, services
 from clinic.accounts.models import DonorProfile, LoginThrottle, User
 from clinic.audit import services as audit
 
@@ -29,7 +29,17 @@ class LoginThrottleAdmin(admin.ModelAdmin):
 
 class RoleAdmin(GroupAdmin):
     """Roles are groups: a change of a role's permissions made here is audited like one made
-    through the API (role.permissions_changed), with who made it."""
+    through the API (role.permissions_changed), with who made it. A role is found by its name,
+    so a role's name is not edited here and a role is not deleted."""
+
+    def get_readonly_fields(self, request, obj=None):
+        fields = super().get_readonly_fields(request, obj)
+        return (*fields, "name") if obj is not None and obj.name in roles.ROLES else fields
+
+    def has_delete_permission(self, request, obj=None):
+        if obj is not None and obj.name in roles.ROLES:
+            return False
+        return super().has_delete_permission(request, obj)
 
     def save_related(self, request, form, formsets, change):
         group = form.instance

@@ -12,6 +12,7 @@ class PromotionAdmin(admin.ModelAdmin):
 class ConsultationAdmin(admin.ModelAdmin):
     list_display = ("created", "question", "answered_at")
     list_filter = ("answered_at",)
+    exclude = ("token",)  # the asker's private link: his key to the answer, not staff's
 
 
 @admin.register(FaqEntry)

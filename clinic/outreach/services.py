@@ -206,9 +206,8 @@ def _enqueue_answer_sms(consultation_id: int) -> None:
 
 
 def _answers_to_text() -> QuerySet[Consultation]:
-    return Consultation.objects.filter(asker__isnull=True, answered_at__isnull=False, sms_sent_at__isnull=True).exclude(
-        contact=""
-    )
+    waiting = Consultation.objects.filter(asker__isnull=True, answered_at__isnull=False, sms_sent_at__isnull=True)
+    return waiting.exclude(contact="").exclude(token="")
 
 
 def send_answer_sms(consultation_id: int) -> bool:
@@ -231,14 +230,19 @@ def send_answer_sms(consultation_id: int) -> bool:
 
 
 def send_pending_answer_sms(limit: int = 100) -> int:
-    """The sweep's part: answers whose SMS has not gone (broker down, SMS backend failing)."""
-    sent = 0
+    """The sweep's part: answers whose SMS has not gone (broker down, SMS backend failing). A number
+    the gateway refuses does not hold up the others; three failures in a row mean the gateway
+    itself is down, and the rest wait for the next sweep."""
+    sent = failures = 0
     for pk in list(_answers_to_text().order_by("answered_at").values_list("pk", flat=True)[:limit]):
         try:
             sent += send_answer_sms(pk)
+            failures = 0
         except Exception as exc:
             logger.warning("answer SMS of question %s not sent: %s", pk, exc)
-            break
+            failures += 1
+            if failures >= 3:
+                break
     return sent
 
 

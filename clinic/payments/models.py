@@ -7,6 +7,7 @@ import secrets
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from clinic.bookings.models import Booking
 
@@ -33,14 +34,14 @@ class FeeItem(models.Model):
 
 class PaymentOrder(models.Model):
     class Status(models.TextChoices):
-        PENDING = "pending"
-        PAID = "paid"
-        CLOSED = "closed"
-        REFUND_PENDING = "refund_pending"
-        REFUNDED = "refunded"
+        PENDING = "pending", _("waiting for payment")
+        PAID = "paid", _("paid")
+        CLOSED = "closed", _("expired")
+        REFUND_PENDING = "refund_pending", _("refund in progress")
+        REFUNDED = "refunded", _("refunded")
 
     class Provider(models.TextChoices):
-        CASHIER = "cashier", "Cashier (at the desk)"
+        CASHIER = "cashier", _("Cashier (at the desk)")
         WECHAT = "wechat", "WeChat Pay"
 
     reference = models.CharField(max_length=32, unique=True, default=new_reference, editable=False)

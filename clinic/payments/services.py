@@ -11,7 +11,6 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 from datetime import datetime, timedelta
-from functools import partial
 from typing import Any
 
 from django.conf import settings
@@ -156,13 +155,15 @@ def open_order(*, payer: User, item_code: str, booking_id: int | None = None) ->
                 raise NotFound("No such booking.")
             if booking.payment != Payment.PENDING or booking.status not in ACTIVE_STATUSES:
                 raise PaymentNotPending()
-        if booking is not None and item.code == BOOKING_FEE_ITEM.get(booking.purpose):
-            credit = apply_credit(booking)
-            if credit is not None:
-                return credit, False
         open_orders = PaymentOrder.objects.select_related("item").filter(payer=payer, status=Status.PENDING)
         if booking is not None:
             order = open_orders.filter(booking=booking).first()
+            # His credit pays it, unless an order is open for it already: that one may be paid
+            # at this moment (its QR scanned), and a second payment must not follow.
+            if order is None and item.code == BOOKING_FEE_ITEM.get(booking.purpose):
+                credit = apply_credit(booking)
+                if credit is not None:
+                    return credit, False
         else:
             order = open_orders.filter(booking=None, item=item).order_by("-created").first()
         if order is not None and order.created <= now - ttl():
@@ -390,12 +391,6 @@ def apply_credit(booking: Booking) -> PaymentOrder | None:
             obj=order,
             data={"reference": order.reference, "from_booking": was, "to_booking": booking.pk},
         )
-        # An order opened for this booking meanwhile must not take the money a second time.
-        now = timezone.now()
-        for pk in PaymentOrder.objects.filter(booking=booking, status=Status.PENDING).values_list("pk", flat=True):
-            closed = _close(pk, now=now, reason="paid with the client's credit")
-            if closed is not None:
-                transaction.on_commit(partial(_close_claimed, closed, reason="paid with credit"))
     return order
 
 
@@ -405,19 +400,26 @@ def request_refund(*, order_id: int, actor: User, reason: str) -> PaymentOrder:
     paying a booking that is on is refused: cancel the booking first."""
     now = timezone.now()
     with transaction.atomic():
-        order = (
-            PaymentOrder.objects.select_for_update(of=("self",))
-            .select_related("item", "booking")
-            .filter(pk=order_id)
-            .first()
-        )
+        # The order row alone is locked and read; its booking is read after the lock, so that a
+        # credit that moved it to a new booking a moment ago is seen (a join would show the old one).
+        order = PaymentOrder.objects.select_for_update().filter(pk=order_id).first()
         if order is None:
             raise NotFound(_("No such order."))
         if order.status != Status.PAID:
             raise NotRefundable(
-                _("This order is %(status)s; only a paid order can be refunded.") % {"status": order.status}
+                _("This order is %(status)s; only a paid order can be refunded.")
+                % {"status": order.get_status_display()}
             )
-        if order.booking is not None and order.booking.status in ACTIVE_STATUSES:
+        bookings = Booking.objects.filter(pk=order.booking_id) if order.booking_id else Booking.objects.none()
+        booking_status = bookings.values_list("status", flat=True).first()
+        # Paid twice for one booking (a late WeChat Pay payment, say): the extra one goes back.
+        paid_twice = (
+            order.booking_id is not None
+            and PaymentOrder.objects.filter(booking_id=order.booking_id, status=Status.PAID)
+            .exclude(pk=order.pk)
+            .exists()
+        )
+        if booking_status in ACTIVE_STATUSES and not paid_twice:
             raise NotRefundable(
                 _("This payment belongs to a booking that is still on; cancel the booking first."),
                 code="order_in_use",
@@ -471,19 +473,31 @@ def _refunded(order: PaymentOrder, *, actor: User | None, via: str, note: str = 
 
 def _ask_wechat_refund(order: PaymentOrder) -> None:
     """Send (or resend: same out_refund_no) the refund to WeChat Pay and apply its answer. Not
-    reached, the order stays refund_pending and the sweep asks again; refused for good
-    (ABNORMAL, CLOSED), it goes to the cashier, who hands the money back and confirms."""
+    reached, the order stays refund_pending and the sweep asks again; refused (an error answer,
+    or CLOSED: the money never left), it goes to the cashier, who hands the money back and
+    confirms. ABNORMAL (the client's bank refused it) waits for the merchant to settle it on
+    WeChat Pay's platform; the sweep sees it succeed then."""
     try:
         state = wechat.refund(order)
     except wechat.ProviderUnavailable as exc:
         logger.warning("refund of %s not sent yet: %s", order.reference, exc.message)
         return
-    _apply_refund_state(order, state)
+    _apply_refund_state(order, state, first=True)
 
 
-def _apply_refund_state(order: PaymentOrder, state: str) -> None:
+def _apply_refund_state(order: PaymentOrder, state: str, *, first: bool = False) -> None:
     if state == wechat.REFUND_DONE:
         _refunded(order, actor=None, via="wechat")
+    elif state == wechat.REFUND_ABNORMAL:
+        logger.warning("refund of %s is ABNORMAL at WeChat Pay: settle it on the merchant platform", order.reference)
+        if first:
+            audit.record(
+                "payment.refund_abnormal",
+                obj=order,
+                outcome=AuditEvent.Outcome.FAILED,
+                reason="WeChat Pay could not return the money to the client's account; settle it on its platform",
+                data={"reference": order.reference},
+            )
     elif state != wechat.REFUND_WAITING:
         PaymentOrder.objects.filter(pk=order.pk, status=Status.REFUND_PENDING).update(
             refund_method=PaymentOrder.Provider.CASHIER
@@ -504,7 +518,8 @@ def confirm_refund(*, order_id: int, actor: User, note: str = "") -> PaymentOrde
         raise NotFound(_("No such order."))
     if order.status != Status.REFUND_PENDING or order.refund_method != PaymentOrder.Provider.CASHIER:
         raise RefundNotPending(
-            _("This order is %(status)s; there is no refund waiting at the desk.") % {"status": order.status}
+            _("This order is %(status)s; there is no refund waiting at the desk.")
+            % {"status": order.get_status_display()}
         )
     if not _refunded(order, actor=actor, via="cashier", note=note):
         raise RefundNotPending(_("This refund was completed a moment ago."))

@@ -110,6 +110,39 @@ def test_opening_an_order_for_a_booking_uses_the_credit_instead(people, client_f
     assert PaymentOrder.objects.count() == 1
 
 
+def test_the_credit_waits_while_an_order_for_the_booking_is_open(people, client_for, room):
+    """The open order's QR may be being paid right now: the credit does not pay the booking too."""
+    first = book(people, room)
+    credit_id = paid_order(people, client_for, first)
+    cancel(client_for(people.carl), first)
+    second = book(people, room, "11:00")
+    Booking.objects.filter(pk=second.pk).update(payment="pending")  # as if the credit had been refunded
+    PaymentOrder.objects.filter(pk=credit_id).update(booking=first)
+    open_id = PaymentOrder.objects.create(
+        payer=people.carl, item=PaymentOrder.objects.get(pk=credit_id).item, booking=second, amount_fen=80000
+    ).pk
+    response = client_for(people.carl).post("/api/payments/", {"item": ITEM, "booking": second.pk}, format="json")
+    assert (response.status_code, response.json()["id"]) == (200, open_id)
+    assert PaymentOrder.objects.get(pk=credit_id).booking_id == first.pk  # still his credit
+
+
+def test_a_second_payment_of_one_booking_is_refundable(people, client_for, room):
+    booking = book(people, room)
+    first_id = paid_order(people, client_for, booking)
+    late = PaymentOrder.objects.create(
+        payer=people.carl,
+        item=PaymentOrder.objects.get(pk=first_id).item,
+        booking=booking,
+        amount_fen=80000,
+        status="paid",
+    )
+    response = client_for(people.sam).post(f"/api/payments/{late.pk}/refund/", {"reason": "paid twice"}, format="json")
+    assert (response.status_code, response.json()["status"]) == (200, "refund_pending")
+    # The booking stays paid by the first; that one is not refundable while it is on.
+    again = client_for(people.sam).post(f"/api/payments/{first_id}/refund/", {"reason": "x"}, format="json")
+    assert again.json()["code"] == "order_in_use"
+
+
 def test_staff_refund_a_credit_at_the_desk(people, client_for, room):
     first = book(people, room)
     order_id = paid_order(people, client_for, first)

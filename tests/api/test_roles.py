@@ -92,8 +92,11 @@ def test_the_django_admin_can_change_a_roles_permissions(people, client):
     client.force_login(superuser)
     group = Group.objects.get(name="room_manager")
     keep = Permission.objects.get(codename="view_all_bookings")
-    response = client.post(f"/admin/auth/group/{group.pk}/change/", {"name": "room_manager", "permissions": [keep.pk]})
+    response = client.post(f"/admin/auth/group/{group.pk}/change/", {"name": "renamed", "permissions": [keep.pk]})
     assert response.status_code == 302
+    group.refresh_from_db()
+    assert group.name == "room_manager"  # a role's name is not edited there: roles are found by it
+    assert client.post(f"/admin/auth/group/{group.pk}/delete/", {"post": "yes"}).status_code == 403
     assert list(group.permissions.values_list("codename", flat=True)) == ["view_all_bookings"]
     # Audited like a change through the API: who, which role, what was added and removed.
     event = AuditEvent.objects.get(action="role.permissions_changed")

@@ -106,8 +106,9 @@ def test_third_party_pages_are_reported(live, chromium, people, world, screensho
         context = chromium.new_context(**DESK)
         page = context.new_page()
         log_in(page, live, who, "/")
-        page.goto(f"{live}{path}")
+        response = page.goto(f"{live}{path}")
         page.wait_for_load_state("networkidle")
+        assert response is not None and response.status == 200, path  # reported, but it must work
         problems = violations(page)
         report.append(f"{path} as {who}: {len(problems)} violation(s)\n{describe(problems)}")
         if path == "/workflow/":

@@ -98,6 +98,7 @@ API = [
         {"start_date": FAR.isoformat(), "end_date": FAR.isoformat(), "reason": "holiday"},
         "403 403 403 201 403 403 401",
     ),
+    ("delete", "/api/closures/999999/", None, "403 403 403 404 403 403 401"),
     ("get", f"/api/slots/?date={DAY.isoformat()}", None, ALL),
     # bookings (every client already has an active booking: 409 active_booking_exists)
     ("get", "/api/bookings/", None, "200 200 200 200 200 200 401"),

@@ -175,12 +175,17 @@ class WeChatPayNative:
 # ABNORMAL (the client's account refused it) and CLOSED (WeChat Pay gave up).
 REFUND_DONE = "SUCCESS"
 REFUND_WAITING = "PROCESSING"
+REFUND_ABNORMAL = "ABNORMAL"
+REFUND_REFUSED = "REFUSED"  # ours: WeChat Pay answered the request with an error (4xx); nothing was refunded
 
 
 def _refund_answer(what: str, reference: str, status: int, answer: Any) -> str:
+    if 400 <= status < 500 and what == "request":
+        logger.warning("WeChat Pay refused refund %s (%s): %.500s", reference, status, answer)
+        return REFUND_REFUSED
     if status != 200:
-        logger.warning("WeChat Pay refund %s %s refused (%s): %.500s", what, reference, status, answer)
-        raise ProviderUnavailable(f"WeChat Pay did not take the refund (HTTP {status}).", code="refund_refused")
+        logger.warning("WeChat Pay refund %s %s failed (%s): %.500s", what, reference, status, answer)
+        raise ProviderUnavailable(f"WeChat Pay did not answer the refund (HTTP {status}).", code="refund_unavailable")
     try:
         state = json.loads(answer)["status"]
     except (ValueError, KeyError, TypeError) as exc:
@@ -196,7 +201,9 @@ def refund(order: PaymentOrder) -> str:
             out_refund_no=order.refund_reference,
             amount={"refund": order.amount_fen, "total": order.amount_fen, "currency": "CNY"},
             transaction_id=order.transaction_id,
-            reason=order.refund_reason[:80] or None,
+            # WeChat Pay shows the reason to the payer: staff's words (they may name the service)
+            # stay in the audit trail.
+            reason=None,
         )
     except ProviderUnavailable:
         raise

@@ -44,7 +44,6 @@ def test_a_refund_goes_through_wechat_pay(people, client_for, credit, fake_wecha
     assert body["out_refund_no"] == f"{credit.reference}R"
     assert body["transaction_id"] == "4200000000ABCDEF"
     assert body["amount"] == {"refund": credit.amount_fen, "total": credit.amount_fen, "currency": "CNY"}
-    assert body["reason"] == "moved"
     credit.refresh_from_db()
     assert (credit.status, credit.refunded_at is not None) == ("refunded", True)
     assert AuditEvent.objects.filter(action="payment.refunded", data__via="wechat").count() == 1
@@ -78,13 +77,42 @@ def test_wechat_pay_not_answering_keeps_the_refund_waiting_and_the_sweep_sends_i
     assert PaymentOrder.objects.get(pk=credit.pk).status == "refunded"
 
 
-def test_a_refund_refused_by_wechat_pay_for_good_goes_to_the_cashier(people, client_for, credit, fake_wechat):
-    fake_wechat.refund_status = "ABNORMAL"
+@pytest.mark.parametrize("how", ["closed", "refused"])
+def test_a_refund_wechat_pay_will_not_make_goes_to_the_cashier(people, client_for, credit, fake_wechat, how):
+    if how == "closed":
+        fake_wechat.refund_status = "CLOSED"
+    else:  # an error answer (say the order is too old for WeChat Pay): nothing was refunded
+        fake_wechat.refund_http_status = 403
     response = client_for(people.sam).post(f"/api/payments/{credit.pk}/refund/", {"reason": "moved"}, format="json")
     assert (response.json()["status"], response.json()["refund_method"]) == ("refund_pending", "cashier")
     assert AuditEvent.objects.filter(action="payment.refund_failed").count() == 1
+    assert services.follow_refunds() == 0  # the desk's now: WeChat Pay is not asked again
     done = client_for(people.sam).post(f"/api/payments/{credit.pk}/refund/confirm/", {}, format="json")
     assert done.json()["status"] == "refunded"
+
+
+def test_an_abnormal_refund_waits_for_the_merchant_platform(people, client_for, credit, fake_wechat):
+    """ABNORMAL: the money left the merchant but the client's bank refused it; it is settled on
+    WeChat Pay's platform, never handed out at the desk as well."""
+    fake_wechat.refund_status = "ABNORMAL"
+    response = client_for(people.sam).post(f"/api/payments/{credit.pk}/refund/", {"reason": "moved"}, format="json")
+    assert (response.json()["status"], response.json()["refund_method"]) == ("refund_pending", "wechat")
+    assert AuditEvent.objects.filter(action="payment.refund_abnormal").count() == 1
+    assert (
+        client_for(people.sam).post(f"/api/payments/{credit.pk}/refund/confirm/", {}, format="json").status_code == 409
+    )
+    assert services.follow_refunds() == 0
+    assert AuditEvent.objects.filter(action="payment.refund_abnormal").count() == 1  # audited once
+    fake_wechat.refunds[f"{credit.reference}R"] = "SUCCESS"  # settled on the platform
+    assert services.follow_refunds() == 1
+
+
+def test_the_staff_reason_is_not_sent_to_wechat_pay(people, client_for, credit, fake_wechat):
+    """WeChat Pay shows a refund's reason to the payer; staff's words stay in the audit trail."""
+    client_for(people.sam).post(f"/api/payments/{credit.pk}/refund/", {"reason": "取精预约取消"}, format="json")
+    (request,) = refund_requests(fake_wechat)
+    assert "reason" not in request["body"]
+    assert AuditEvent.objects.get(action="payment.refund_requested").reason == "取精预约取消"
 
 
 def test_a_refund_in_wechat_pays_hands_is_not_confirmed_at_the_desk(people, client_for, credit, fake_wechat):
