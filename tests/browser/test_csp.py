@@ -46,7 +46,7 @@ def test_the_inbox_and_the_admin_run_under_the_strict_policy(live, chromium, peo
     base = f"{live}/workflow/booking/{process.pk}/staff_review/{staff_task}/"
     page.goto(base + "detail/")
     page.goto(base + "assign/")
-    page.get_by_role("button", name="Assign", exact=True).click()
+    page.get_by_role("button", name="领取", exact=True).click()  # "Assign", in zh-Hans
     page.wait_for_load_state("networkidle")
     assert Task.objects.get(pk=staff_task).owner == people.sam
     page.goto(base + "execute/")
