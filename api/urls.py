@@ -60,6 +60,7 @@ urlpatterns = [
     path("notifications/", notifications.NotificationListView.as_view(), name="notifications"),
     path("notifications/<id:pk>/read/", notifications.MarkReadView.as_view(), name="notification-read"),
     path("promotions/", outreach.PromotionsView.as_view(), name="promotions"),
+    path("promotions/shown/", outreach.PromotionsShownView.as_view(), name="promotions-shown"),
     path("consultations/", outreach.ConsultationsView.as_view(), name="consultations"),
     path("consultations/<id:pk>/answer/", outreach.AnswerView.as_view(), name="consultation-answer"),
     path("faq/", outreach.FaqView.as_view(), name="faq"),

@@ -30,7 +30,7 @@ def review_kind(task: Task) -> str | None:
 
 def tasks_for(user: User) -> QuerySet[Task]:
     """Open review tasks the user may do now: Viewflow's queue (unclaimed, his permissions
-    allow them) and inbox (claimed by him), oldest first."""
+    allow them) and inbox (claimed by him), the soonest slot first."""
     reviews = [
         node
         for node in (BookingFlow.staff_review, BookingFlow.room_review)
@@ -39,7 +39,11 @@ def tasks_for(user: User) -> QuerySet[Task]:
     if not reviews:
         return Task.objects.none()
     open_to_him = Task.objects.queue([BookingFlow], user) | Task.objects.inbox([BookingFlow], user)
-    return open_to_him.filter(flow_task__in=reviews).select_related("process__bookingprocess").order_by("created", "pk")
+    return (
+        open_to_him.filter(flow_task__in=reviews)
+        .select_related("process__bookingprocess")
+        .order_by("process__bookingprocess__booking__start", "pk")
+    )
 
 
 def record_review_decision(

@@ -26,11 +26,13 @@ urlpatterns = [
     path("book/", views.book, name="book"),
     path("me/bookings/", views.my_bookings, name="my-bookings"),
     path("me/payments/", views.my_payments, name="my-payments"),
+    path("me/messages/", views.my_messages, name="my-messages"),
     path("pay/<token:reference>", views.pay, name="pay"),
     path("ask/<token:token>/", views.question, name="question"),
     path("register/", views.register, name="register"),
     path("login/", views.SignInView.as_view(), name="login"),
     path("staff/", views.staff_console, name="staff-console"),
+    path("staff/<slug:section>/", views.staff_console, name="staff-section"),
     path("rooms/", views.room_console, name="room-console"),
     path("logout/", LogoutView.as_view(next_page="/"), name="logout"),
 ]

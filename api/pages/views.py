@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from datetime import timedelta
+from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import login
@@ -14,7 +15,7 @@ from django.shortcuts import render
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy as _lazy
+from django.utils.translation import gettext_lazy
 from django.views.decorators.csrf import ensure_csrf_cookie
 
 from api.pages.forms import RegisterForm
@@ -64,7 +65,15 @@ def door(request: HttpRequest, token: str) -> HttpResponse:
     return render(request, "pages/door.html", context)
 
 
-WEEKDAYS = (_lazy("Mon"), _lazy("Tue"), _lazy("Wed"), _lazy("Thu"), _lazy("Fri"), _lazy("Sat"), _lazy("Sun"))
+WEEKDAYS = (
+    gettext_lazy("Mon"),
+    gettext_lazy("Tue"),
+    gettext_lazy("Wed"),
+    gettext_lazy("Thu"),
+    gettext_lazy("Fri"),
+    gettext_lazy("Sat"),
+    gettext_lazy("Sun"),
+)
 
 
 def bookable_days() -> list[dict[str, str]]:
@@ -145,7 +154,9 @@ def not_found(request: HttpRequest) -> HttpResponse:
     raise Http404
 
 
-def _staff_page(request: HttpRequest, template: str, allowed: Callable[..., bool]) -> HttpResponse:
+def _staff_page(
+    request: HttpRequest, template: str, allowed: Callable[..., bool], extra: dict | None = None
+) -> HttpResponse:
     user = request.user
     if not user.is_authenticated:
         return HttpResponseRedirect(f"{settings.LOGIN_URL}?next={request.path}")
@@ -163,19 +174,49 @@ def _staff_page(request: HttpRequest, template: str, allowed: Callable[..., bool
     }
     # Labels of booking statuses, visit purposes and donor statuses (their values never clash).
     labels = [*Status.choices, *Purpose.choices, *DonorStatus.choices]
-    return render(request, template, {"perms_json": perms, "statuses": Status.choices, "labels": labels})
+    context = {"perms_json": perms, "statuses": Status.choices, "labels": labels, **(extra or {})}
+    return render(request, template, context)
+
+
+# The staff console's pages: (key, title, address, who may open it).
+STAFF_SECTIONS: list[tuple[str, Any, str, Callable[..., bool]]] = [
+    ("today", gettext_lazy("Today"), "/staff/", policy.can_open_staff_console),
+    ("bookings", gettext_lazy("Bookings"), "/staff/bookings/", policy.can_open_staff_console),
+    ("donors", gettext_lazy("Donors"), "/staff/donors/", policy.can_see_donor_identity),
+    ("rooms", gettext_lazy("Rooms and opening hours"), "/staff/rooms/", policy.can_manage_rooms),
+    ("questions", gettext_lazy("Questions and promotions"), "/staff/questions/", policy.can_manage_promotions),
+    ("desk", gettext_lazy("Payment desk"), "/staff/desk/", policy.can_manage_payments),
+]
 
 
 @ensure_csrf_cookie
-def staff_console(request: HttpRequest) -> HttpResponse:
-    """Staff: all bookings, rooms and opening hours, door codes, links to the task inbox."""
-    return _staff_page(request, "pages/staff.html", policy.can_open_staff_console)
+def staff_console(request: HttpRequest, section: str = "today") -> HttpResponse:
+    """Staff, page by page: the day board and donation reviews, all bookings, donors, rooms and
+    hours, questions and promotions, the payment desk; links to the task inbox."""
+    user = request.user
+    allowed = next((may for key, _title, _href, may in STAFF_SECTIONS if key == section), None)
+    if allowed is None:
+        raise Http404
+    sections = [(key, title, href) for key, title, href, may in STAFF_SECTIONS if user.is_authenticated and may(user)]
+
+    def may_open(person: Any) -> bool:
+        return policy.can_open_staff_console(person) and allowed(person)
+
+    return _staff_page(request, "pages/staff.html", may_open, {"section": section, "sections": sections})
 
 
 @ensure_csrf_cookie
 def room_console(request: HttpRequest) -> HttpResponse:
     """Room managers: room review tasks and the live room board, with donor codes only."""
     return _staff_page(request, "pages/rooms_board.html", policy.can_open_room_console)
+
+
+@ensure_csrf_cookie
+def my_messages(request: HttpRequest) -> HttpResponse:
+    """Every user's messages (the notifications he was sent), newest first."""
+    if not request.user.is_authenticated:
+        return HttpResponseRedirect(f"{settings.LOGIN_URL}?next=/me/messages/")
+    return render(request, "pages/messages.html")
 
 
 @ensure_csrf_cookie

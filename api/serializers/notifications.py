@@ -27,3 +27,4 @@ class NotificationListQuerySerializer(serializers.Serializer):
     after = serializers.IntegerField(
         required=False, min_value=0, max_value=MAX_ID, help_text="only notifications with a greater id"
     )
+    unread = serializers.BooleanField(required=False, help_text="only those not read yet (`count`: how many)")

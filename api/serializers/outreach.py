@@ -5,7 +5,7 @@ from datetime import datetime
 from django.utils.translation import gettext
 from rest_framework import serializers
 
-from api.serializers.fields import DateTimeField
+from api.serializers.fields import DateTimeField, IdField
 from clinic.outreach.models import Consultation, FaqEntry, Promotion
 from clinic.outreach.services import AUDIENCES, private_link
 
@@ -90,6 +90,11 @@ class ConsultationAnswerSerializer(ConsultationSerializer):
 
     class Meta(ConsultationSerializer.Meta):
         fields = ConsultationSerializer.Meta.fields + ["contact", "asker"]
+
+
+class PromotionsShownSerializer(serializers.Serializer):
+    promotions = serializers.ListField(child=IdField(), min_length=1, max_length=50)
+    marked = serializers.IntegerField(read_only=True)
 
 
 class AskSerializer(serializers.Serializer):

@@ -28,7 +28,8 @@ class NotificationListView(ListAPIView):
             return Notification.objects.none()
         query = s.NotificationListQuerySerializer(data=self.request.query_params)
         query.is_valid(raise_exception=True)
-        return services.inbox(cast(User, self.request.user), after=query.validated_data.get("after"))
+        data = query.validated_data
+        return services.inbox(cast(User, self.request.user), after=data.get("after"), unread=data.get("unread", False))
 
     @extend_schema(parameters=[s.NotificationListQuerySerializer])
     def get(self, request, *args, **kwargs):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
-from rest_framework.permissions import AllowAny
+from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -45,6 +45,18 @@ class PromotionsView(APIView):
         body.is_valid(raise_exception=True)
         promotion = services.create_promotion(actor=request.user, **body.validated_data)
         return Response(s.PromotionSerializer(promotion).data, status=status.HTTP_201_CREATED)
+
+
+class PromotionsShownView(APIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(request=s.PromotionsShownSerializer, responses={200: s.PromotionsShownSerializer})
+    def post(self, request):
+        """The promotions a page showed the caller: they count as read in staff's figures."""
+        body = s.PromotionsShownSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        marked = services.mark_shown(request.user, body.validated_data["promotions"])
+        return Response({"promotions": body.validated_data["promotions"], "marked": marked})
 
 
 def _client_ip(request) -> str | None:

@@ -308,8 +308,10 @@ def sweep() -> dict[str, int]:
 # --- reading --------------------------------------------------------------------------------
 
 
-def inbox(user: User, *, after: int | None = None) -> QuerySet[Notification]:
+def inbox(user: User, *, after: int | None = None, unread: bool = False) -> QuerySet[Notification]:
     rows = Notification.objects.filter(recipient=user).order_by("-pk")
+    if unread:
+        rows = rows.filter(read_at__isnull=True)
     return rows if after is None else rows.filter(pk__gt=after)
 
 

@@ -49,6 +49,13 @@ def visible_promotions(user: User | AnonymousUser, now: datetime | None = None) 
     return [item for item in items if wanted & set(item.audience)]
 
 
+def mark_shown(user: User, promotion_ids: list[int]) -> int:
+    """The promotions a user's page has shown him count as read (his push notification of each)."""
+    return Notification.objects.filter(
+        recipient=user, kind="promotion", data__promotion__in=promotion_ids, read_at__isnull=True
+    ).update(read_at=timezone.now())
+
+
 def all_promotions_with_reads() -> QuerySet[Promotion]:
     return Promotion.objects.order_by("-created")
 

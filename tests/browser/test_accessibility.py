@@ -41,8 +41,14 @@ OURS = [
     ("alice", "/me/bookings/", "my-bookings"),
     ("alice", "/d/{door}", None),
     ("carl", "/me/payments/", "my-payments"),
+    ("alice", "/me/messages/", "messages"),
     ("alice", "/staff/", None),  # forbidden page
     ("sam", "/staff/", "staff"),
+    ("sam", "/staff/bookings/", "staff-bookings"),
+    ("sam", "/staff/donors/", None),
+    ("sam", "/staff/rooms/", None),
+    ("sam", "/staff/questions/", None),
+    ("sam", "/staff/desk/", "staff-desk"),
     ("rita", "/rooms/", "room-board"),
 ]
 THEIRS = [("sam", "/workflow/"), ("adam", "/admin/")]

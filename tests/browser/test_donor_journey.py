@@ -45,7 +45,7 @@ def test_an_applicant_is_screened_qualified_and_donates(live, chromium, people, 
 
     desk = chromium.new_context(**DESK)
     staff = desk.new_page()
-    log_in(staff, live, "sam", "/staff/")
+    log_in(staff, live, "sam", "/staff/donors/")
     staff.fill("#donor-search input[name=q]", "New Bie")
     staff.click("#donor-search button[type=submit]")
     row = staff.locator(f"#donors-table tr[data-donor='{newbie.donor_code}']")

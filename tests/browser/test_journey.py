@@ -128,6 +128,11 @@ def test_a_visitor_books_and_the_door_opens(live, chromium, sim, screenshots, pe
     booking.refresh_from_db()
     assert booking.status == "approved"
 
+    # Staff's day board shows the slot booked, with the donor code only.
+    cell = f"#day-board tr[data-start='{timezone.localtime(start).isoformat()}'] td[data-room='{room.pk}']"
+    staff.locator(cell + "[data-state=booked]").wait_for()
+    assert booking.donor.donor_code in staff.locator(cell).inner_text()
+
     # At the door: the phone opens the door page and the relay of this room pulses.
     page.goto(f"{live}/d/{room.door_token}")
     page.click("#open")
@@ -136,5 +141,7 @@ def test_a_visitor_books_and_the_door_opens(live, chromium, sim, screenshots, pe
     assert sim.wait_coil(4, False, timeout=3)
     booking.refresh_from_db()
     assert booking.status == "in_progress"
+    # ...and, pushed, the board turns the cell "in use" without a reload.
+    staff.locator(cell + "[data-state=in_use]").wait_for(timeout=15000)
     for context in (phone, desk, rooms_desk):
         context.close()

@@ -69,7 +69,7 @@ def test_a_cancelled_paid_booking_pays_the_next_one(live, chromium, people, scre
         dialog.accept("客户搬家" if dialog.type == "prompt" else None)
 
     staff.on("dialog", staff_answer)
-    log_in(staff, live, "sam", "/staff/")
+    log_in(staff, live, "sam", "/staff/desk/")
     desk_card = staff.locator(f"#desk-orders [data-order='{order.pk}']")
     desk_card.get_by_role("button", name="退款").click()
     staff.get_by_role("button", name="已退还现金").wait_for()

@@ -54,7 +54,7 @@ def test_staff_cancel_and_the_donor_sees_why_live(live, chromium, people, settin
     staff = desk.new_page()
     seen: list[str] = []
     answering(staff, ["医生临时休假"], seen)
-    log_in(staff, live, "sam", "/staff/")
+    log_in(staff, live, "sam", "/staff/bookings/")
     staff.locator(f"#bookings-table tr[data-booking='{booking.pk}'] button", has_text="取消").click()
     staff.locator("#bookings-message.ok").wait_for()
     assert len(seen) == 2 and booking.donor.donor_code in seen[1]  # the reason asked, then a confirmation
@@ -76,7 +76,7 @@ def test_a_closure_over_a_booking_is_confirmed_then_told_and_can_be_reopened(liv
     staff = desk.new_page()
     seen: list[str] = []
     answering(staff, [], seen)
-    log_in(staff, live, "sam", "/staff/")
+    log_in(staff, live, "sam", "/staff/rooms/")
     card = staff.locator(f"#rooms-list [data-room='{room.pk}'], [data-room='{room.pk}']").first
     card.locator("input[name=start_date]").fill(day.isoformat())
     card.locator("input[name=end_date]").fill((day + timedelta(days=1)).isoformat())

@@ -32,7 +32,7 @@ def test_a_visitor_gets_his_answer_by_sms(live_stack, chromium, people, screensh
 
     desk = chromium.new_context(**DESK)
     staff = desk.new_page()
-    log_in(staff, live, "sam", "/staff/")
+    log_in(staff, live, "sam", "/staff/questions/")
     card = staff.locator(f"#questions [data-question='{question.pk}']")
     card.locator("textarea").fill("周日上午9点到12点开放。")
     card.get_by_role("button", name="回复").click()

@@ -147,6 +147,7 @@ API = [
     ("post", "/api/notifications/{alice_notification}/read/", None, "200 404 404 404 404 404 401"),
     # promotions, consultations, FAQ
     ("get", "/api/promotions/", None, ALL),
+    ("post", "/api/promotions/shown/", {"promotions": [999999]}, "200 200 200 200 200 200 401"),
     ("post", "/api/promotions/", {"title": "T", "body": "B", "audience": ["donor"]}, "403 403 403 201 403 403 401"),
     ("get", "/api/consultations/", None, "200 200 200 200 200 200 401"),
     ("post", "/api/consultations/", {"question": "When?", "contact": "13700000001"}, ALL.replace("200", "201")),
@@ -182,6 +183,7 @@ PAGES = [
     ("get", "/book/", None, ALL),
     ("get", "/me/bookings/", None, "200 200 200 200 200 200 302"),
     ("get", "/me/payments/", None, "200 200 200 200 200 200 302"),
+    ("get", "/me/messages/", None, "200 200 200 200 200 200 302"),
     # what a desk payment QR opens: the fee and its state (the reference is 64 random bits)
     ("get", "/pay/{alice_payment_ref}", None, ALL),
     ("get", "/ask/{visitor_question_token}/", None, ALL),
@@ -198,6 +200,12 @@ PAGES = [
     ("post", "/login/", {"username": "bob", "password": w.PASSWORD}, ALL.replace("200", "302")),
     ("put", "/login/", None, ALL),  # Django's LoginView treats PUT as POST: an empty form, shown again
     ("get", "/staff/", None, "403 403 403 200 200 403 302"),
+    ("get", "/staff/bookings/", None, "403 403 403 200 200 403 302"),
+    ("get", "/staff/donors/", None, "403 403 403 200 403 403 302"),
+    ("get", "/staff/rooms/", None, "403 403 403 200 403 403 302"),
+    ("get", "/staff/questions/", None, "403 403 403 200 403 403 302"),
+    ("get", "/staff/desk/", None, "403 403 403 200 403 403 302"),
+    ("get", "/staff/nothing/", None, "404 404 404 404 404 404 404"),
     ("get", "/rooms/", None, "403 403 403 200 200 403 302"),
     ("post", "/logout/", None, ALL.replace("200", "302")),
     ("get", "/logout/", None, ALL.replace("200", "405")),

@@ -42,6 +42,7 @@ window.clinic = (function () {
         lastId = event.id;
       }
       onEvent(event);
+      unread();
     }
     function missed(url, rows, pages) {
       return api("GET", url).then(function (answer) {
@@ -84,17 +85,33 @@ window.clinic = (function () {
     }
     if (window.WebSocket) connect();
   }
-  /* Published promotions for the caller into `box`; the section hides when there are none. */
+  /* Published promotions for the caller into `box`; the section hides when there are none. What
+     a logged-in user has been shown counts as read in staff's figures. */
   function showPromotions(box) {
     api("GET", "/api/promotions/").then(function (answer) {
+      var shown = [];
       (answer.body || []).forEach(function (p) {
         var card = el("article", {"class": "card"});
         card.appendChild(el("h3", {}, p.title));
         card.appendChild(el("p", {}, p.body));
         box.appendChild(card);
+        shown.push(p.id);
       });
       if (!box.children.length) box.parentNode.hidden = true;
+      if (shown.length && document.body.dataset.auth) api("POST", "/api/promotions/shown/", {promotions: shown.slice(0, 50)}).then(unread);
     });
   }
-  return {api: api, el: el, hhmm: hhmm, local: local, live: live, cookie: cookie, showPromotions: showPromotions};
+  /* The header's count of unread messages. */
+  function unread() {
+    var badge = document.getElementById("unread");
+    if (!badge) return;
+    api("GET", "/api/notifications/?unread=true&page_size=1").then(function (answer) {
+      var n = answer.ok && answer.body ? answer.body.count : 0;
+      badge.textContent = n ? String(n) : "";
+      badge.hidden = !n;
+      badge.setAttribute("aria-label", n ? badge.dataset.label.replace("{n}", n) : "");
+    });
+  }
+  document.addEventListener("DOMContentLoaded", unread);
+  return {api: api, el: el, hhmm: hhmm, local: local, live: live, unread: unread, cookie: cookie, showPromotions: showPromotions};
 })();
