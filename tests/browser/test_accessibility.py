@@ -118,6 +118,11 @@ def test_third_party_pages_are_reported(live, chromium, people, world, screensho
         problems = violations(page)
         report.append(f"{path} as {who}: {len(problems)} violation(s)\n{describe(problems)}")
         if path == "/workflow/":
+            # The inbox in zh-Hans, its slots in the clinic's time (tomorrow 09:00 and 10:00).
+            text = page.locator("body").inner_text()
+            assert "采集预约" in text and "捐献审核" in text and "房间审核" in text
+            assert not any(word in text for word in ("Dashboard", "Inbox", "Queue", "Donation review"))
+            assert f"{world['day']} 09:00–09:30" in text and f"{world['day']} 10:00–10:30" in text
             page.screenshot(path=str(DOCS / "workflow-inbox-1366.png"), full_page=False)
         context.close()
     text = "\n".join(report)
