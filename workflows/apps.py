@@ -1,8 +1,10 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class Config(AppConfig):
     name = "workflows"
+    verbose_name = _("Booking processes")
     label = "workflows"
 
     def ready(self) -> None:

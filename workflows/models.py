@@ -1,6 +1,7 @@
 """The booking process record: Viewflow's Process, linked to its booking."""
 
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 from viewflow.workflow.models import Process
 
 from clinic.bookings.models import Booking
@@ -14,4 +15,4 @@ class BookingProcess(Process):
     )
 
     class Meta:
-        verbose_name = "booking process"
+        verbose_name = _("booking process")

@@ -112,6 +112,10 @@ class DonorProfile(models.Model):
     )
     created = models.DateTimeField(auto_now_add=True)
 
+    class Meta:
+        verbose_name = _("donor profile")
+        verbose_name_plural = _("donor profiles")
+
     def __str__(self) -> str:
         return self.donor_code
 
@@ -133,4 +137,6 @@ class LoginThrottle(models.Model):
     updated = models.DateTimeField(auto_now=True)
 
     class Meta:
+        verbose_name = _("login lock")
+        verbose_name_plural = _("login locks")
         constraints = [models.UniqueConstraint(fields=["username", "address"], name="login_throttle_per_address")]

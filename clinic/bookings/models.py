@@ -86,6 +86,8 @@ class Booking(models.Model):  # type: ignore[django-manager-missing]
     overstay_alerted_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
+        verbose_name = _("booking")
+        verbose_name_plural = _("bookings")
         ordering = ["start", "id"]
         permissions = [
             ("book", "Can book a slot for himself"),

@@ -22,6 +22,8 @@ class Promotion(models.Model):
     created = models.DateTimeField(auto_now_add=True)
 
     class Meta:
+        verbose_name = _("promotion")
+        verbose_name_plural = _("promotions")
         ordering = ["-created"]
         permissions = [("manage_promotions", "Can manage promotions and answer consultations")]
 
@@ -49,6 +51,8 @@ class Consultation(models.Model):
     sms_sent_at = models.DateTimeField(null=True, blank=True)  # the answer's SMS to a visitor
 
     class Meta:
+        verbose_name = _("question")
+        verbose_name_plural = _("questions")
         ordering = ["-created", "-id"]
 
 

@@ -25,6 +25,8 @@ class FeeItem(models.Model):
     active = models.BooleanField(default=True)
 
     class Meta:
+        verbose_name = _("fee item")
+        verbose_name_plural = _("fee items")
         ordering = ["code"]
         constraints = [models.CheckConstraint(condition=models.Q(amount_fen__gt=0), name="feeitem_amount_positive")]
 
@@ -71,6 +73,8 @@ class PaymentOrder(models.Model):
     )
 
     class Meta:
+        verbose_name = _("payment order")
+        verbose_name_plural = _("payment orders")
         permissions = [("manage_payments", "Can manage fee items and confirm payments at the desk")]
         constraints = [
             models.CheckConstraint(condition=models.Q(amount_fen__gt=0), name="paymentorder_amount_positive"),

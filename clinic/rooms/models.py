@@ -40,6 +40,8 @@ class RelayModule(models.Model):
     last_error = models.CharField(max_length=200, blank=True, default="")
 
     class Meta:
+        verbose_name = _("relay board")
+        verbose_name_plural = _("relay boards")
         constraints = [models.UniqueConstraint(fields=["host", "port", "unit"], name="relay_module_address_unique")]
 
     def __str__(self) -> str:
@@ -66,6 +68,8 @@ class Room(models.Model):
     created = models.DateTimeField(auto_now_add=True)
 
     class Meta:
+        verbose_name = _("room")
+        verbose_name_plural = _("rooms")
         ordering = ["name"]
         permissions = [
             ("manage_rooms", "Can manage rooms, opening hours, closures and door QR codes"),
@@ -91,6 +95,8 @@ class Opening(models.Model):
     created = models.DateTimeField(auto_now_add=True)
 
     class Meta:
+        verbose_name = _("opening hours")
+        verbose_name_plural = _("opening hours")
         ordering = ["room_id", "date", "start_time"]
 
     def applies_on(self, day) -> bool:
@@ -109,6 +115,8 @@ class Closure(models.Model):
     created = models.DateTimeField(auto_now_add=True)
 
     class Meta:
+        verbose_name = _("closure")
+        verbose_name_plural = _("closures")
         ordering = ["start_date"]
         constraints = [
             models.CheckConstraint(
