@@ -133,6 +133,9 @@ class SlotSerializer(serializers.Serializer):
     end = serializers.DateTimeField()
     available = serializers.BooleanField()
     free_rooms = SlotRoomSerializer(many=True)
+    open_rooms = serializers.ListField(
+        child=serializers.IntegerField(), help_text="ids of the rooms open in this slot, free or not"
+    )
 
 
 # Days asked for in a query string. The slot engine and the date filters also compute the day

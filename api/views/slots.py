@@ -31,6 +31,7 @@ class SlotsView(APIView):
                     "end": localtime(slot.end).isoformat(),
                     "available": slot.available,
                     "free_rooms": [{"id": room.id, "name": room.name} for room in slot.free_rooms],
+                    "open_rooms": [room.id for room in slot.open_rooms],
                 }
                 for slot in slots
             ]

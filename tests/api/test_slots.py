@@ -34,7 +34,7 @@ def test_it_is_open_to_anonymous_visitors_and_ordered_by_start(rooms, anon):
     day = f.tomorrow()
     answer = slots(anon, day)
     assert [hhmm(s) for s in answer] == ["08:00", "08:15", "08:30", "08:45", "09:00", "09:15", "09:30"]
-    assert all(set(s) == {"start", "end", "available", "free_rooms"} for s in answer)
+    assert all(set(s) == {"start", "end", "available", "free_rooms", "open_rooms"} for s in answer)
     first = answer[0]
     assert first["start"] == f.at(day, "08:00").isoformat() and first["start"].endswith("+08:00")
     assert first["end"] == f.at(day, "08:30").isoformat()
@@ -70,6 +70,7 @@ def test_a_slot_with_no_free_room_is_listed_as_unavailable(people, rooms, anon):
         "end": f.at(day, "09:00").isoformat(),
         "available": False,
         "free_rooms": [],
+        "open_rooms": [a.pk],  # open, and taken: never by whom
     }
     assert answer["08:00"]["available"] and answer["09:00"]["available"]
     assert Booking.objects.get().pk == booking.pk  # reading never books

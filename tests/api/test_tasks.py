@@ -42,3 +42,14 @@ def test_the_query_count_does_not_grow_with_the_tasks(people, client_for, django
     open_bookings(room, 8, first=2)
     with django_assert_max_num_queries(len(two.captured_queries)):
         assert len(client.get("/api/tasks/").json()) == 10
+
+
+def test_tasks_come_soonest_slot_first_whatever_the_order_they_were_asked_in(people, client_for):
+    """A request starting in a few minutes is not below tomorrow's because it was made later."""
+    room = f.room("Room A")
+    f.weekly_opening(room)
+    late, early = open_bookings(room, 1, first=10) + open_bookings(room, 1, first=0)
+    assert late.start > early.start and late.pk < early.pk
+    for persona in (people.sam, people.rita):
+        tasks = client_for(persona).get("/api/tasks/").json()
+        assert [t["booking"]["id"] for t in tasks] == [early.pk, late.pk]

@@ -101,8 +101,13 @@ window.clinic = (function () {
       if (shown.length && document.body.dataset.auth) api("POST", "/api/promotions/shown/", {promotions: shown.slice(0, 50)}).then(unread);
     });
   }
-  /* The header's count of unread messages. */
+  /* The header's count of unread messages (debounced: a burst of events asks once). */
+  var unreadTimer = null;
   function unread() {
+    clearTimeout(unreadTimer);
+    unreadTimer = setTimeout(countUnread, 300);
+  }
+  function countUnread() {
     var badge = document.getElementById("unread");
     if (!badge) return;
     api("GET", "/api/notifications/?unread=true&page_size=1").then(function (answer) {
@@ -112,6 +117,6 @@ window.clinic = (function () {
       badge.setAttribute("aria-label", n ? badge.dataset.label.replace("{n}", n) : "");
     });
   }
-  document.addEventListener("DOMContentLoaded", unread);
+  document.addEventListener("DOMContentLoaded", countUnread);
   return {api: api, el: el, hhmm: hhmm, local: local, live: live, unread: unread, cookie: cookie, showPromotions: showPromotions};
 })();
