@@ -119,6 +119,9 @@ def test_a_visitor_books_and_the_door_opens(live, chromium, sim, screenshots, pe
     rooms_desk = chromium.new_context(**DESK)
     manager = rooms_desk.new_page()
     log_in(manager, live, "rita", "/rooms/")
+    # Her list says how soon each request's slot starts.
+    waiting = manager.locator(f"#tasks [data-booking='{booking.pk}'] .left").inner_text()
+    assert "分钟后开始" in waiting or waiting == "已开始"
     manager.locator(f"#tasks [data-booking='{booking.pk}'] button.approve").click()
     manager.locator("#tasks-message.ok").wait_for()
 

@@ -28,6 +28,14 @@ window.clinic = (function () {
     return node;
   }
   function hhmm(iso) { return iso.slice(11, 16); }
+  // How long until `iso` starts, in the page's words {min, hours, days, started} ("{n}" the number).
+  function left(iso, words) {
+    var minutes = Math.floor((Date.parse(iso) - Date.now()) / 60000);
+    if (minutes < 0) return words.started;
+    if (minutes < 120) return words.min.replace("{n}", minutes);
+    if (minutes < 48 * 60) return words.hours.replace("{n}", Math.floor(minutes / 60));
+    return words.days.replace("{n}", Math.floor(minutes / 1440));
+  }
   // The API writes times in the clinic's zone: "2026-12-05T09:00:00+08:00" → "2026-12-05 09:00".
   function local(iso) { return iso ? iso.slice(0, 16).replace("T", " ") : ""; }
   /* Live notifications: calls onEvent(notification) for each pushed event, and onEvent(null)
@@ -118,5 +126,5 @@ window.clinic = (function () {
     });
   }
   document.addEventListener("DOMContentLoaded", countUnread);
-  return {api: api, el: el, hhmm: hhmm, local: local, live: live, unread: unread, cookie: cookie, showPromotions: showPromotions};
+  return {api: api, el: el, hhmm: hhmm, local: local, left: left, live: live, unread: unread, cookie: cookie, showPromotions: showPromotions};
 })();
