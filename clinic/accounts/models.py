@@ -94,15 +94,19 @@ class DonorStatus(models.TextChoices):
 class DonorProfile(models.Model):
     """A client's identity. Name, phone and ID number need `bookings.view_donor_identity`."""
 
-    user = models.OneToOneField(User, on_delete=models.CASCADE, related_name="donor_profile")
+    user = models.OneToOneField(User, on_delete=models.CASCADE, related_name="donor_profile", verbose_name=_("user"))
 
     class Purpose(models.TextChoices):
         DONATION = "donation", _("donation")
         SELF_PRESERVATION = "self_preservation", _("self-preservation")
 
-    donor_code = models.CharField(max_length=12, unique=True, default=new_donor_code, editable=False)
+    donor_code = models.CharField(
+        max_length=12, unique=True, default=new_donor_code, editable=False, verbose_name=_("donor code")
+    )
     # What his bookings are for: a donor donates, a self-preservation client stores his own.
-    purpose = models.CharField(max_length=20, choices=Purpose.choices, default=Purpose.DONATION)
+    purpose = models.CharField(
+        max_length=20, choices=Purpose.choices, default=Purpose.DONATION, verbose_name=_("purpose")
+    )
     real_name = models.CharField(_("real name"), max_length=100, blank=True)
     id_number = models.CharField(_("ID number"), max_length=18, blank=True)
     # A donor's journey (None for self-preservation clients): set by staff, and by beat when his
@@ -110,7 +114,7 @@ class DonorProfile(models.Model):
     donor_status = models.CharField(
         _("donor status"), max_length=12, choices=DonorStatus.choices, null=True, blank=True
     )
-    created = models.DateTimeField(auto_now_add=True)
+    created = models.DateTimeField(auto_now_add=True, verbose_name=_("created"))
 
     class Meta:
         verbose_name = _("donor profile")
@@ -128,13 +132,13 @@ class LoginThrottle(models.Model):
 
     ACCOUNT = "*"
 
-    username = models.CharField(max_length=150)
-    address = models.CharField(max_length=45, default="")
-    failures = models.PositiveIntegerField(default=0)
-    locked_until = models.DateTimeField(null=True, blank=True)
-    next_try_at = models.DateTimeField(null=True, blank=True)
-    succeeded_at = models.DateTimeField(null=True, blank=True)
-    updated = models.DateTimeField(auto_now=True)
+    username = models.CharField(max_length=150, verbose_name=_("username"))
+    address = models.CharField(max_length=45, default="", verbose_name=_("address"))
+    failures = models.PositiveIntegerField(default=0, verbose_name=_("failures"))
+    locked_until = models.DateTimeField(null=True, blank=True, verbose_name=_("locked until"))
+    next_try_at = models.DateTimeField(null=True, blank=True, verbose_name=_("next try at"))
+    succeeded_at = models.DateTimeField(null=True, blank=True, verbose_name=_("succeeded at"))
+    updated = models.DateTimeField(auto_now=True, verbose_name=_("updated"))
 
     class Meta:
         verbose_name = _("login lock")

@@ -27,19 +27,26 @@ class AuditEvent(models.Model):
         REFUSED = "refused"
         FAILED = "failed"
 
-    created = models.DateTimeField(auto_now_add=True, db_index=True)
+    created = models.DateTimeField(auto_now_add=True, db_index=True, verbose_name=_("created"))
     actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("actor"),
     )
     # Kept as text so the trail still reads after an account is gone.
-    actor_label = models.CharField(max_length=150, blank=True)
-    action = models.CharField(max_length=64, db_index=True)
-    object_type = models.CharField(max_length=64, blank=True)
-    object_id = models.CharField(max_length=64, blank=True)
-    outcome = models.CharField(max_length=16, choices=Outcome.choices, default=Outcome.SUCCESS)
-    reason = models.CharField(max_length=255, blank=True)
-    request_id = models.CharField(max_length=64, blank=True)
-    data = models.JSONField(default=dict, blank=True)
+    actor_label = models.CharField(max_length=150, blank=True, verbose_name=_("actor label"))
+    action = models.CharField(max_length=64, db_index=True, verbose_name=_("action"))
+    object_type = models.CharField(max_length=64, blank=True, verbose_name=_("object type"))
+    object_id = models.CharField(max_length=64, blank=True, verbose_name=_("object id"))
+    outcome = models.CharField(
+        max_length=16, choices=Outcome.choices, default=Outcome.SUCCESS, verbose_name=_("outcome")
+    )
+    reason = models.CharField(max_length=255, blank=True, verbose_name=_("reason"))
+    request_id = models.CharField(max_length=64, blank=True, verbose_name=_("request id"))
+    data = models.JSONField(default=dict, blank=True, verbose_name=_("data"))
 
     objects = AuditEventQuerySet.as_manager()
 

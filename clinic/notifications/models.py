@@ -29,22 +29,29 @@ class Kind(models.TextChoices):
 
 
 class Notification(models.Model):
-    recipient = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications")
-    kind = models.CharField(max_length=32, choices=Kind.choices)
-    title = models.CharField(max_length=120)
-    body = models.CharField(max_length=500)
+    recipient = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications", verbose_name=_("recipient")
+    )
+    kind = models.CharField(max_length=32, choices=Kind.choices, verbose_name=_("kind"))
+    title = models.CharField(max_length=120, verbose_name=_("title"))
+    body = models.CharField(max_length=500, verbose_name=_("body"))
     booking = models.ForeignKey(
-        "bookings.Booking", null=True, blank=True, on_delete=models.SET_NULL, related_name="notifications"
+        "bookings.Booking",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="notifications",
+        verbose_name=_("booking"),
     )
     # The context the texts were rendered from (ids, times, codes: never a name or phone).
-    data = models.JSONField(default=dict, blank=True)
-    created = models.DateTimeField(auto_now_add=True)
-    read_at = models.DateTimeField(null=True, blank=True)
+    data = models.JSONField(default=dict, blank=True, verbose_name=_("data"))
+    created = models.DateTimeField(auto_now_add=True, verbose_name=_("created"))
+    read_at = models.DateTimeField(null=True, blank=True, verbose_name=_("read at"))
     # Set when the push was claimed; rows left without it are delivered by the sweep.
-    delivered_at = models.DateTimeField(null=True, blank=True)
+    delivered_at = models.DateTimeField(null=True, blank=True, verbose_name=_("delivered at"))
     # Set once the e-mail/SMS copies went out: a delivery task redelivered after its worker died
     # mid-send (acks_late) sends what that run had not, and nothing a second time.
-    outward_sent_at = models.DateTimeField(null=True, blank=True)
+    outward_sent_at = models.DateTimeField(null=True, blank=True, verbose_name=_("outward sent at"))
 
     class Meta:
         verbose_name = _("notification")

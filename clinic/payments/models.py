@@ -19,10 +19,10 @@ def new_reference() -> str:
 
 
 class FeeItem(models.Model):
-    code = models.SlugField(max_length=40, unique=True)
-    name = models.CharField(max_length=100)
-    amount_fen = models.PositiveIntegerField()  # integer fen, never floats
-    active = models.BooleanField(default=True)
+    code = models.SlugField(max_length=40, unique=True, verbose_name=_("code"))
+    name = models.CharField(max_length=100, verbose_name=_("name"))
+    amount_fen = models.PositiveIntegerField(verbose_name=_("amount (fen)"))  # integer fen, never floats
+    active = models.BooleanField(default=True, verbose_name=_("active"))
 
     class Meta:
         verbose_name = _("fee item")
@@ -46,30 +46,60 @@ class PaymentOrder(models.Model):
         CASHIER = "cashier", _("Cashier (at the desk)")
         WECHAT = "wechat", "WeChat Pay"
 
-    reference = models.CharField(max_length=32, unique=True, default=new_reference, editable=False)
-    payer = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="payment_orders")
-    item = models.ForeignKey(FeeItem, on_delete=models.PROTECT)
-    booking = models.ForeignKey(Booking, null=True, blank=True, on_delete=models.PROTECT, related_name="payment_orders")
+    reference = models.CharField(
+        max_length=32, unique=True, default=new_reference, editable=False, verbose_name=_("reference")
+    )
+    payer = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="payment_orders", verbose_name=_("payer")
+    )
+    item = models.ForeignKey(FeeItem, on_delete=models.PROTECT, verbose_name=_("item"))
+    booking = models.ForeignKey(
+        Booking,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="payment_orders",
+        verbose_name=_("booking"),
+    )
     # Copied from the item when the order is made: a later price change does not touch it.
-    amount_fen = models.PositiveIntegerField()
-    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
-    provider = models.CharField(max_length=10, choices=Provider.choices, default=Provider.CASHIER)
-    code_url = models.CharField(max_length=500, blank=True)  # what the payment QR encodes
-    created = models.DateTimeField(auto_now_add=True)
-    paid_at = models.DateTimeField(null=True, blank=True)
-    closed_at = models.DateTimeField(null=True, blank=True)
-    transaction_id = models.CharField(max_length=64, blank=True)  # WeChat Pay's own id for the payment
+    amount_fen = models.PositiveIntegerField(verbose_name=_("amount (fen)"))
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING, verbose_name=_("status"))
+    provider = models.CharField(
+        max_length=10, choices=Provider.choices, default=Provider.CASHIER, verbose_name=_("provider")
+    )
+    # What the payment QR encodes.
+    code_url = models.CharField(max_length=500, blank=True, verbose_name=_("payment QR content"))
+    created = models.DateTimeField(auto_now_add=True, verbose_name=_("created"))
+    paid_at = models.DateTimeField(null=True, blank=True, verbose_name=_("paid at"))
+    closed_at = models.DateTimeField(null=True, blank=True, verbose_name=_("closed at"))
+    transaction_id = models.CharField(
+        max_length=64, blank=True, verbose_name=_("transaction id")
+    )  # WeChat Pay's own id for the payment
     confirmed_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("confirmed by"),
     )
     # A refund: asked by staff (refund_pending), then done by WeChat Pay or handed back at the desk.
-    refund_method = models.CharField(max_length=10, choices=Provider.choices, blank=True)
-    refund_reference = models.CharField(max_length=40, blank=True)  # WeChat Pay's out_refund_no
-    refund_reason = models.CharField(max_length=255, blank=True)
-    refund_requested_at = models.DateTimeField(null=True, blank=True)
-    refunded_at = models.DateTimeField(null=True, blank=True)
+    refund_method = models.CharField(
+        max_length=10, choices=Provider.choices, blank=True, verbose_name=_("refund method")
+    )
+    refund_reference = models.CharField(
+        max_length=40, blank=True, verbose_name=_("refund reference")
+    )  # WeChat Pay's out_refund_no
+    refund_reason = models.CharField(max_length=255, blank=True, verbose_name=_("refund reason"))
+    refund_requested_at = models.DateTimeField(null=True, blank=True, verbose_name=_("refund requested at"))
+    refunded_at = models.DateTimeField(null=True, blank=True, verbose_name=_("refunded at"))
     refunded_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("refunded by"),
     )
 
     class Meta:

@@ -28,16 +28,16 @@ class RelayModule(models.Model):
         TCP = "tcp", _("Modbus TCP")
         RTU_OVER_TCP = "rtu_over_tcp", _("Modbus RTU over TCP")
 
-    host = models.CharField(max_length=255)
-    port = models.PositiveIntegerField(default=502)
-    unit = models.PositiveSmallIntegerField(default=1)
-    mode = models.CharField(max_length=8, choices=Mode.choices, default=Mode.FLASH)
-    framing = models.CharField(max_length=16, choices=Framing.choices, default=Framing.TCP)
+    host = models.CharField(max_length=255, verbose_name=_("host"))
+    port = models.PositiveIntegerField(default=502, verbose_name=_("port"))
+    unit = models.PositiveSmallIntegerField(default=1, verbose_name=_("unit"))
+    mode = models.CharField(max_length=8, choices=Mode.choices, default=Mode.FLASH, verbose_name=_("mode"))
+    framing = models.CharField(max_length=16, choices=Framing.choices, default=Framing.TCP, verbose_name=_("framing"))
     # The health watch: when the board stopped answering (null: answering, or never probed), the
     # last probe and what went wrong in it.
-    offline_since = models.DateTimeField(null=True, blank=True)
-    last_probe_at = models.DateTimeField(null=True, blank=True)
-    last_error = models.CharField(max_length=200, blank=True, default="")
+    offline_since = models.DateTimeField(null=True, blank=True, verbose_name=_("offline since"))
+    last_probe_at = models.DateTimeField(null=True, blank=True, verbose_name=_("last probe at"))
+    last_error = models.CharField(max_length=200, blank=True, default="", verbose_name=_("last error"))
 
     class Meta:
         verbose_name = _("relay board")
@@ -55,17 +55,23 @@ class Room(models.Model):
 
     name = models.CharField(_("name"), max_length=100, unique=True)
     active = models.BooleanField(_("active"), default=True)
-    relay = models.ForeignKey(RelayModule, null=True, blank=True, on_delete=models.PROTECT, related_name="rooms")
-    coil = models.PositiveSmallIntegerField(default=0)
-    pulse_ms = models.PositiveIntegerField(default=3000)
-    door_sensor_input = models.PositiveSmallIntegerField(null=True, blank=True)
-    door_qr_mode = models.CharField(max_length=8, choices=QrMode.choices, default=QrMode.UNLOCK)
-    door_token = models.CharField(max_length=64, unique=True, default=new_door_token, editable=False)
-    door_token_rotated = models.DateTimeField(null=True, blank=True)
+    relay = models.ForeignKey(
+        RelayModule, null=True, blank=True, on_delete=models.PROTECT, related_name="rooms", verbose_name=_("relay")
+    )
+    coil = models.PositiveSmallIntegerField(default=0, verbose_name=_("coil"))
+    pulse_ms = models.PositiveIntegerField(default=3000, verbose_name=_("pulse (ms)"))
+    door_sensor_input = models.PositiveSmallIntegerField(null=True, blank=True, verbose_name=_("door sensor input"))
+    door_qr_mode = models.CharField(
+        max_length=8, choices=QrMode.choices, default=QrMode.UNLOCK, verbose_name=_("door QR mode")
+    )
+    door_token = models.CharField(
+        max_length=64, unique=True, default=new_door_token, editable=False, verbose_name=_("door token")
+    )
+    door_token_rotated = models.DateTimeField(null=True, blank=True, verbose_name=_("door token rotated"))
     # Door-sensor watch: when the door was first seen open, and when that was alerted.
-    door_open_since = models.DateTimeField(null=True, blank=True)
-    door_alerted_at = models.DateTimeField(null=True, blank=True)
-    created = models.DateTimeField(auto_now_add=True)
+    door_open_since = models.DateTimeField(null=True, blank=True, verbose_name=_("door open since"))
+    door_alerted_at = models.DateTimeField(null=True, blank=True, verbose_name=_("door alerted at"))
+    created = models.DateTimeField(auto_now_add=True, verbose_name=_("created"))
 
     class Meta:
         verbose_name = _("room")
@@ -86,13 +92,13 @@ class Room(models.Model):
 class Opening(models.Model):
     """A window in which a room takes bookings: on one date, or weekly on some weekdays."""
 
-    room = models.ForeignKey(Room, on_delete=models.CASCADE, related_name="openings")
-    date = models.DateField(null=True, blank=True)
-    weekdays = models.JSONField(default=list, blank=True)  # 0 = Monday
-    start_time = models.TimeField()
-    end_time = models.TimeField()
-    slot_minutes = models.PositiveSmallIntegerField()
-    created = models.DateTimeField(auto_now_add=True)
+    room = models.ForeignKey(Room, on_delete=models.CASCADE, related_name="openings", verbose_name=_("room"))
+    date = models.DateField(null=True, blank=True, verbose_name=_("date"))
+    weekdays = models.JSONField(default=list, blank=True, verbose_name=_("weekdays"))  # 0 = Monday
+    start_time = models.TimeField(verbose_name=_("start time"))
+    end_time = models.TimeField(verbose_name=_("end time"))
+    slot_minutes = models.PositiveSmallIntegerField(verbose_name=_("slot minutes"))
+    created = models.DateTimeField(auto_now_add=True, verbose_name=_("created"))
 
     class Meta:
         verbose_name = _("opening hours")
@@ -108,11 +114,13 @@ class Opening(models.Model):
 class Closure(models.Model):
     """A room out of service, or the whole site closed (room is null), for a date range."""
 
-    room = models.ForeignKey(Room, null=True, blank=True, on_delete=models.CASCADE, related_name="closures")
-    start_date = models.DateField()
-    end_date = models.DateField()
-    reason = models.CharField(max_length=200, blank=True)
-    created = models.DateTimeField(auto_now_add=True)
+    room = models.ForeignKey(
+        Room, null=True, blank=True, on_delete=models.CASCADE, related_name="closures", verbose_name=_("room")
+    )
+    start_date = models.DateField(verbose_name=_("start date"))
+    end_date = models.DateField(verbose_name=_("end date"))
+    reason = models.CharField(max_length=200, blank=True, verbose_name=_("reason"))
+    created = models.DateTimeField(auto_now_add=True, verbose_name=_("created"))
 
     class Meta:
         verbose_name = _("closure")
