@@ -1,3 +1,4 @@
+import pytest
 from django.contrib.auth.models import Group
 
 from clinic.audit.models import AuditEvent
@@ -110,3 +111,14 @@ def test_the_django_admin_can_change_a_roles_permissions(people, client):
     # Saving it unchanged records nothing.
     client.post(f"/admin/auth/group/{group.pk}/change/", {"name": "room_manager", "permissions": [keep.pk]})
     assert AuditEvent.objects.filter(action="role.permissions_changed").count() == 1
+
+
+@pytest.mark.zh
+def test_the_admin_role_editor_names_permissions_in_chinese(people, client):
+    superuser = type(people.adam).objects.create_superuser("root", password="x-Long-pass-2026")
+    client.force_login(superuser)
+    group = Group.objects.get(name="staff")
+    html = client.get(f"/admin/auth/group/{group.pk}/change/").content.decode()
+    assert "可以查看所有预约" in html or "查看所有预约" in html  # "Can see all bookings"
+    assert "Can see all bookings" not in html
+    assert "Can view booking" not in html
