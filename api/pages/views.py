@@ -84,9 +84,7 @@ def bookable_days() -> list[dict[str, str]]:
     for offset in range(settings.BOOKING_HORIZON_DAYS):  # the last one's slots all lie within the horizon
         day = today + timedelta(days=offset)
         name = _("Today") if offset == 0 else _("Tomorrow") if offset == 1 else str(WEEKDAYS[day.weekday()])
-        days.append(
-            {"date": day.isoformat(), "name": name, "short": f"{day:%m-%d}", "weekday": str(WEEKDAYS[day.weekday()])}
-        )
+        days.append({"date": day.isoformat(), "name": name, "short": f"{day:%m-%d}"})
     return days
 
 

@@ -107,7 +107,7 @@ class PaymentListView(APIView):
         filters = dict(query.validated_data)
         orders = services.visible_orders(request.user)
         if filters.pop("credit", False):
-            orders = orders.filter(pk__in=services.credits().values("pk"))
+            orders = services.credits(orders)
         orders = orders.filter(**filters)
         paginator = Pagination()
         page = paginator.page_items(orders, request, view=self)

@@ -15,7 +15,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -358,9 +358,10 @@ def is_credit(order: PaymentOrder) -> bool:
     return order.status == Status.PAID and order.booking is not None and order.booking.status in CREDIT_BOOKING_STATUSES
 
 
-def credits(payer: User | None = None):
-    orders = PaymentOrder.objects.filter(status=Status.PAID, booking__status__in=CREDIT_BOOKING_STATUSES)
-    return orders.filter(payer=payer) if payer is not None else orders
+def credits(orders: QuerySet[PaymentOrder] | None = None) -> QuerySet[PaymentOrder]:
+    """The credits among `orders` (all orders by default)."""
+    orders = PaymentOrder.objects.all() if orders is None else orders
+    return orders.filter(status=Status.PAID, booking__status__in=CREDIT_BOOKING_STATUSES)
 
 
 def apply_credit(booking: Booking) -> PaymentOrder | None:
@@ -372,8 +373,7 @@ def apply_credit(booking: Booking) -> PaymentOrder | None:
         return None
     with transaction.atomic():
         order = (
-            credits(booking.donor)
-            .filter(item__code=code)
+            credits(PaymentOrder.objects.filter(payer=booking.donor, item__code=code))
             .select_for_update(of=("self",))
             .select_related("item", "booking")
             .order_by("paid_at", "pk")
@@ -410,16 +410,13 @@ def request_refund(*, order_id: int, actor: User, reason: str) -> PaymentOrder:
                 _("This order is %(status)s; only a paid order can be refunded.")
                 % {"status": order.get_status_display()}
             )
-        bookings = Booking.objects.filter(pk=order.booking_id) if order.booking_id else Booking.objects.none()
-        booking_status = bookings.values_list("status", flat=True).first()
+        booking_on = Booking.objects.filter(pk=order.booking_id or 0, status__in=ACTIVE_STATUSES).exists()
         # Paid twice for one booking (a late WeChat Pay payment, say): the extra one goes back.
-        paid_twice = (
-            order.booking_id is not None
-            and PaymentOrder.objects.filter(booking_id=order.booking_id, status=Status.PAID)
-            .exclude(pk=order.pk)
-            .exists()
+        others_paid = PaymentOrder.objects.filter(booking=order.booking_id or 0, status=Status.PAID).exclude(
+            pk=order.pk
         )
-        if booking_status in ACTIVE_STATUSES and not paid_twice:
+        paid_twice = booking_on and others_paid.exists()
+        if booking_on and not paid_twice:
             raise NotRefundable(
                 _("This payment belongs to a booking that is still on; cancel the booking first."),
                 code="order_in_use",
