@@ -5,8 +5,11 @@
 - arrival-gap lock (`arrival_gap_lock`): no two arrivals closer than ARRIVAL_GAP_MINUTES across
   rooms. A transaction-level advisory lock on PostgreSQL, taken only while the rule is on.
 - waitlist lock (`waitlist_lock`): a slot is either booked or held for one waiting client, never
-  both: every booking's (or move's) check of others' holds, and every offer's check of free
-  slots, run one at a time. A transaction-level advisory lock on PostgreSQL.
+  both: a booking's (or move's) check of others' holds and an offer's check of free slots on
+  the same day run one at a time. Transaction-level advisory locks on PostgreSQL, one per local
+  day (bookings of different days do not wait for each other), under a list-wide one: held
+  shared by those day-scoped callers, exclusively by the rare ones that touch any day (holds
+  given back, the sweep's lapsing offers).
 - process lock (`PROCESS_LOCK`, BookingFlow's `lock_impl`; workflows.process.process_lock):
   every state change of one booking. SELECT … FOR UPDATE on the process row; a wait that runs
   out is 409 `busy`.
@@ -39,8 +42,9 @@ from __future__ import annotations
 import logging
 import time
 import zlib
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
+from datetime import date
 
 from django.conf import settings
 from django.db import DatabaseError, OperationalError, connection, transaction
@@ -104,13 +108,23 @@ def arrival_gap_lock() -> None:
             cursor.execute("SELECT pg_advisory_xact_lock(%s)", [ARRIVAL_GAP_LOCK_KEY])
 
 
-def waitlist_lock() -> None:
+def waitlist_lock(days: Iterable[date] | None = None) -> None:
     """Serialise bookings against waitlist offers until the transaction ends (taken after the
-    arrival-gap lock)."""
+    arrival-gap lock). `days`: the local days whose slots and holds the caller reads or writes;
+    those days only, each day's lock in date order, under the list-wide lock held shared. None:
+    the whole list (the list-wide lock held exclusively: it waits for, and holds off, every day).
+    One round trip: PostgreSQL evaluates the select list in order."""
     _in_transaction("waitlist_lock")
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
+    if connection.vendor != "postgresql":
+        return
+    with connection.cursor() as cursor:
+        if days is None:
             cursor.execute("SELECT pg_advisory_xact_lock(%s)", [WAITLIST_LOCK_KEY])
+            return
+        ordinals = sorted({day.toordinal() for day in days})
+        each_day = "".join(", pg_advisory_xact_lock(%s, %s)" for _ in ordinals)
+        params = [WAITLIST_LOCK_KEY, *(value for ordinal in ordinals for value in (WAITLIST_LOCK_KEY, ordinal))]
+        cursor.execute(f"SELECT pg_advisory_xact_lock_shared(%s){each_day}", params)
 
 
 def login_counter(key: str, address: str) -> LoginThrottle:

@@ -115,7 +115,7 @@ def create_booking(*, donor: User, room_id: int, start: datetime, actor: User, p
     purpose = journey.purpose_for(profile, purpose)
     start_at, end_at = _checked_slot(room, start)
     locking.arrival_gap_lock()
-    locking.waitlist_lock()
+    locking.waitlist_lock(waitlist.days_checked(start_at, end_at))
     _check_rules(donor=donor, profile=profile, room=room, start=start_at, end=end_at, ignore=None)
     booking = Booking(
         donor=donor,
@@ -153,7 +153,7 @@ def move(booking: Booking, *, room_id: int, start: datetime | None = None) -> Bo
     locking.donor_lock(booking.donor_id)
     profile = _client_profile(booking.donor)
     locking.arrival_gap_lock()
-    locking.waitlist_lock()
+    locking.waitlist_lock(waitlist.days_checked(start_at, end_at))
     _check_rules(donor=booking.donor, profile=profile, room=room, start=start_at, end=end_at, ignore=booking.pk)
     freed_day = timezone.localtime(booking.start).date()
     booking.room, booking.start, booking.end = room, start_at, end_at

@@ -109,7 +109,10 @@ def current_hold(entry: WaitlistEntry) -> SlotHold | None:
 @transaction.atomic
 def leave(*, client: User, entry_id: int) -> None:
     """He leaves the line; a slot held for him passes to the next in line."""
-    locking.waitlist_lock()  # not in the middle of an offer to him
+    day = WaitlistEntry.objects.filter(pk=entry_id, client=client).values_list("date", flat=True).first()
+    if day is None:
+        raise NotFound(_("No such waiting list entry."))
+    locking.waitlist_lock([day])  # not in the middle of an offer to him (an entry's day never changes)
     entry = WaitlistEntry.objects.select_for_update().filter(pk=entry_id, client=client).first()
     if entry is None:
         raise NotFound(_("No such waiting list entry."))
@@ -121,6 +124,15 @@ def leave(*, client: User, entry_id: int) -> None:
 
 
 # --- bookings and holds --------------------------------------------------------------------
+
+
+def days_checked(start: datetime, end: datetime) -> list[date]:
+    """The local days whose holds a booking of [start, end) is checked against (the slot's, and
+    with the arrival gap on, those of holds starting up to the gap before or after it): the days
+    of the waitlist lock it takes."""
+    gap = timedelta(minutes=settings.ARRIVAL_GAP_MINUTES)
+    first, last = timezone.localdate(start - gap), timezone.localdate(end + gap)
+    return [first + timedelta(days=n) for n in range((last - first).days + 1)]
 
 
 def check_not_held(*, client: User, room: Room, start: datetime, end: datetime) -> None:
@@ -251,7 +263,7 @@ def waiting_days(now: datetime) -> list[date]:
 def _offer_day(day: date, now: datetime) -> int:
     if day < timezone.localdate(now) or not WaitlistEntry.objects.filter(date=day, state=State.WAITING).exists():
         return 0
-    locking.waitlist_lock()  # the line and the free slots are read under it
+    locking.waitlist_lock([day])  # the day's line and free slots are read under it
     waiting = list(
         WaitlistEntry.objects.filter(date=day, state=State.WAITING)
         .select_related("client__donor_profile")
@@ -326,7 +338,7 @@ def pass_on(now: datetime | None = None) -> OfferRun:
     """The sweep's part: offers not used in time lapse (the client's place ends), entries of days
     gone by end, and the freed slots go to the next in line."""
     now = now or timezone.now()
-    locking.waitlist_lock()  # one at a time with bookings (which use holds) and offers
+    locking.waitlist_lock()  # every day's holds: one at a time with bookings and offers
     run = OfferRun()
     lapsed = list(SlotHold.objects.filter(state=SlotHold.State.ACTIVE, expires__lte=now).select_related("entry"))
     for hold in lapsed:

@@ -1,0 +1,70 @@
+"""clinic.locking's waitlist lock on PostgreSQL: bookings of different days do not wait for each
+other; the same day, or the whole list, does. Real transactions, one connection per thread."""
+
+from __future__ import annotations
+
+import threading
+from datetime import date
+
+import pytest
+from django.db import OperationalError, connection, transaction
+
+from clinic import locking
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+MONDAY, TUESDAY = date(2026, 12, 7), date(2026, 12, 8)
+
+
+@pytest.fixture(autouse=True)
+def postgresql_only():
+    if connection.vendor != "postgresql":
+        pytest.skip("SQLite's IMMEDIATE transactions serialise every writer: there is no lock to share")
+
+
+def try_lock(days) -> str:
+    """In another thread and transaction: take the waitlist lock for `days`, giving up after
+    300 ms; "taken" or "waited"."""
+    result: list[str] = []
+
+    def run() -> None:
+        try:
+            with transaction.atomic():
+                with connection.cursor() as cursor:
+                    cursor.execute("SET LOCAL lock_timeout = '300ms'")
+                try:
+                    locking.waitlist_lock(days)
+                    result.append("taken")
+                except OperationalError as exc:
+                    assert getattr(exc.__cause__, "sqlstate", None) == locking.LOCK_NOT_AVAILABLE, exc
+                    result.append("waited")
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    thread.join(timeout=10)
+    return result[0]
+
+
+def test_a_day_held_stops_that_day_and_the_whole_list_but_not_another_day():
+    with transaction.atomic():
+        locking.waitlist_lock([MONDAY])
+        assert try_lock([TUESDAY]) == "taken"
+        assert try_lock([MONDAY]) == "waited"
+        assert try_lock([TUESDAY, MONDAY]) == "waited"
+        assert try_lock(None) == "waited"
+    assert try_lock([MONDAY]) == "taken"  # released with the transaction
+
+
+def test_the_whole_list_held_stops_every_day():
+    with transaction.atomic():
+        locking.waitlist_lock()
+        assert try_lock([TUESDAY]) == "waited"
+        assert try_lock(None) == "waited"
+    assert try_lock([TUESDAY]) == "taken" and try_lock(None) == "taken"
+
+
+def test_it_is_held_only_inside_a_transaction():
+    with pytest.raises(RuntimeError):
+        locking.waitlist_lock([MONDAY])
