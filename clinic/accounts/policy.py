@@ -118,6 +118,12 @@ def can_see_room_board(user: Actor) -> bool:
     return can_see_all_bookings(user)
 
 
+def can_watch_room_board(user: Actor) -> bool:
+    """Hear each room's occupancy change live (room.state: a room and its state, no donor):
+    whoever reads the room board, and the room managers."""
+    return can_see_room_board(user) or _holds(user, "bookings.review_room")
+
+
 # --- staff pages --------------------------------------------------------------------------
 
 

@@ -42,6 +42,11 @@ def group_name(user_id: int) -> str:
     return f"user.{user_id}"
 
 
+# The sockets of the room board's watchers (clinic.accounts.policy.can_watch_room_board), joined
+# when a socket opens: a room.state is one send, not one per watcher found by a query.
+ROOM_WATCHERS = "rooms.watchers"
+
+
 # Kinds whose notifications carry their own fields (`data`) for an app to act on: an offered
 # slot is booked from the notification.
 OWN_DATA: dict[str, tuple[str, ...]] = {"slot.offered": ("start", "room", "expires")}
@@ -191,16 +196,14 @@ def room_state_event(room_id: int) -> dict[str, Any] | None:
     return {"kind": "room.state", "data": {"room": room_id, "name": lines[0]["name"], "state": lines[0]["state"]}}
 
 
-def push_room_state(room_id: int) -> int:
-    """Send the room's state to each watcher's socket; returns how many were sent."""
+def push_room_state(room_id: int) -> bool:
+    """Send the room's state to the watchers' sockets; returns whether there was one to send
+    (a room deleted meanwhile has none)."""
     event = room_state_event(room_id)
     if event is None:
-        return 0
-    watchers = {user.pk for user in holders("bookings.review_room")}
-    watchers |= {user.pk for user in holders("bookings.view_all_bookings")}
-    message = {"type": "notification.push", "notification": event}
-    async_to_sync(_send_all)([group_name(user_id) for user_id in sorted(watchers)], message)
-    return len(watchers)
+        return False
+    async_to_sync(_group_send)(ROOM_WATCHERS, {"type": "notification.push", "notification": event})
+    return True
 
 
 # --- delivering -----------------------------------------------------------------------------
@@ -210,14 +213,22 @@ async def _group_send(group: str, message: dict[str, Any]) -> None:
     await asyncio.wait_for(get_channel_layer().group_send(group, message), timeout=PUSH_TIMEOUT_S)
 
 
-async def _send_all(groups: list[str], message: dict[str, Any]) -> None:
-    for group in groups:
-        await _group_send(group, message)
+async def _send_until_failure(sends: list[tuple[str, dict[str, Any]]]) -> tuple[int, Exception | None]:
+    """Send each (group, message) in order; returns how many went, and what stopped the rest."""
+    for sent, (group, message) in enumerate(sends):
+        try:
+            await _group_send(group, message)
+        except Exception as exc:
+            return sent, exc
+    return len(sends), None
+
+
+def push_message(notification: Notification) -> tuple[str, dict[str, Any]]:
+    return group_name(notification.recipient_id), {"type": "notification.push", "notification": payload(notification)}
 
 
 def push(notification: Notification) -> None:
-    message = {"type": "notification.push", "notification": payload(notification)}
-    async_to_sync(_group_send)(group_name(notification.recipient_id), message)
+    async_to_sync(_group_send)(*push_message(notification))
 
 
 def send_outward(notification: Notification) -> None:
@@ -231,31 +242,43 @@ def send_outward(notification: Notification) -> None:
 
 
 def deliver(notification_id: int, *, redelivered: bool = False) -> bool:
-    """Push one notification and send it outward. The claim (compare-and-set on delivered_at)
-    makes a second delivery of the same row a no-op. Returns whether this call delivered it.
+    """Push one notification and send it outward (see deliver_many); returns whether this call
+    delivered it."""
+    return deliver_many([notification_id], redelivered=redelivered) == 1
+
+
+def deliver_many(notification_ids: list[int], *, redelivered: bool = False) -> int:
+    """Push the notifications (one event loop for all of them) and send them outward. Each row is
+    claimed first (compare-and-set on delivered_at), so a second delivery of the same row is a
+    no-op. Returns how many this call delivered.
+
+    A push that fails (the channel layer is down) gives its row and the rows after it back, for
+    the sweep, and is raised once the rows pushed before it have gone outward.
 
     `redelivered`: this is a task message handed out again because the worker running it was
-    lost (acks_late, task_reject_on_worker_lost). That run may have died after its claim and
-    push but before the e-mail/SMS copies went out: those are sent now unless marked sent."""
+    lost (acks_late, task_reject_on_worker_lost). That run may have died after its claims and
+    pushes but before the e-mail/SMS copies went out: those are sent now unless marked sent."""
     claimed_at = timezone.now()
-    claimed = bool(
-        Notification.objects.filter(pk=notification_id, delivered_at__isnull=True).update(delivered_at=claimed_at)
-    )
-    if not claimed and not redelivered:
-        return False
-    notification = Notification.objects.select_related("recipient").filter(pk=notification_id).first()
-    if notification is None:
-        return False
-    if claimed:
-        try:
-            push(notification)
-        except Exception:
-            # The channel layer is down: give the row back so that the sweep retries it.
-            Notification.objects.filter(pk=notification_id, delivered_at=claimed_at).update(delivered_at=None)
-            raise
-    if notification.delivered_at is not None:  # not given back by a failed push meanwhile
-        _send_outward_once(notification)
-    return claimed
+    claimed: list[Notification] = []
+    pushed_before: list[Notification] = []
+    for pk in notification_ids:
+        won = bool(Notification.objects.filter(pk=pk, delivered_at__isnull=True).update(delivered_at=claimed_at))
+        if not won and not redelivered:
+            continue
+        notification = Notification.objects.select_related("recipient").filter(pk=pk).first()
+        if notification is not None:
+            (claimed if won else pushed_before).append(notification)
+    sent, failure = async_to_sync(_send_until_failure)([push_message(n) for n in claimed]) if claimed else (0, None)
+    if failure is not None:
+        # Given back so that the sweep retries them.
+        unsent = [n.pk for n in claimed[sent:]]
+        Notification.objects.filter(pk__in=unsent, delivered_at=claimed_at).update(delivered_at=None)
+    for notification in pushed_before + claimed[:sent]:
+        if notification.delivered_at is not None:  # pushed by a run that was not given back meanwhile
+            _send_outward_once(notification)
+    if failure is not None:
+        raise failure
+    return sent
 
 
 def _send_outward_once(notification: Notification) -> None:

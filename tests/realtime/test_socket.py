@@ -194,6 +194,31 @@ def test_a_push_reaches_every_open_socket_of_that_person(people, shared_redis_la
     assert [[n["kind"] for n in socket] for socket in heard] == [["door.held_open"], ["door.held_open"]]
 
 
+def test_room_state_reaches_the_room_board_watchers_sockets_and_nobody_else(people, room, shared_redis_layer):
+    """The room manager (review_room) and staff (view_all_bookings) hear a room's state; a donor
+    does not. Who watches is decided as the socket opens."""
+
+    async def scenario():
+        sockets = {}
+        for name in ("rita", "sam", "alice"):
+            key = await sync_to_async(token)(getattr(people, name))
+            sockets[name], connected, _ = await opened(f"{PATH}?token={key}")
+            assert connected
+        assert await sync_to_async(services.push_room_state)(room.pk) is True
+        heard = {name: await drain(socket, 0.3) for name, socket in sockets.items()}
+        for socket in sockets.values():
+            await socket.disconnect()
+        return heard
+
+    heard = async_to_sync(scenario)()
+    state = {"kind": "room.state", "data": {"room": room.pk, "name": "Room A", "state": "free"}}
+    assert heard == {"rita": [state], "sam": [state], "alice": []}
+
+
+def test_a_deleted_room_has_no_state_to_push(shared_redis_layer):
+    assert services.push_room_state(2**40) is False
+
+
 def test_messages_from_the_client_are_ignored(people, shared_redis_layer):
     async def scenario():
         socket, _, _ = await opened(f"{PATH}?token={await sync_to_async(token)(people.alice)}")

@@ -35,6 +35,7 @@ EXPECTED = {
     "can_manage_rooms": STAFF,
     "can_open_door_manually": STAFF,
     "can_see_room_board": STAFF | ROOM_MANAGERS,
+    "can_watch_room_board": STAFF | ROOM_MANAGERS,
     "can_open_staff_console": STAFF | ROOM_MANAGERS,
     "can_open_room_console": STAFF | ROOM_MANAGERS,
     "can_manage_promotions": STAFF,
@@ -99,3 +100,16 @@ def test_decided_by_permissions_not_role_names():
     alice = User.objects.get(pk=alice.pk)
     assert policy.can_manage_rooms(alice)
     assert not policy.can_see_all_bookings(alice)
+
+
+@pytest.mark.django_db
+def test_a_users_permissions_are_read_in_one_query_with_his_own_and_his_roles(django_assert_num_queries):
+    rita = factories.staff_user("rita", role="room_manager")
+    rita.user_permissions.add(Permission.objects.get(codename="manage_promotions"))
+    rita = User.objects.get(pk=rita.pk)
+    with django_assert_num_queries(1):
+        assert policy.can_review(rita, kind="room") and policy.can_manage_promotions(rita)
+        assert not policy.can_manage_users(rita)
+    rita.groups.clear()
+    rita = User.objects.get(pk=rita.pk)
+    assert policy.can_manage_promotions(rita) and not policy.can_review(rita, kind="room")

@@ -143,3 +143,28 @@ def test_a_failing_outward_channel_does_not_undo_the_push(people, booking, layer
     row.refresh_from_db()
     assert row.delivered_at is not None
     assert "email could not send notification" in caplog.text
+
+
+def test_a_batch_goes_in_one_event_loop_and_a_failed_push_gives_back_its_row_and_the_rest(
+    people, booking, layer, monkeypatch
+):
+    rows = services.notify([people.alice, people.bob, people.sam], "booking.approved", booking=booking)
+    real_send = services._group_send
+    calls: list[str] = []
+
+    async def second_fails(group, message):
+        calls.append(group)
+        if len(calls) == 2:
+            raise ConnectionRefusedError("channel layer went away")
+        await real_send(group, message)
+
+    monkeypatch.setattr(services, "_group_send", second_fails)
+    with pytest.raises(ConnectionRefusedError):
+        services.deliver_many([row.pk for row in rows])
+    assert len(calls) == 2  # stopped at the failure
+    delivered = dict(Notification.objects.filter(pk__in=[r.pk for r in rows]).values_list("pk", "delivered_at"))
+    assert delivered[rows[0].pk] is not None
+    assert delivered[rows[1].pk] is None and delivered[rows[2].pk] is None  # for the sweep
+    monkeypatch.setattr(services, "_group_send", real_send)
+    assert services.deliver_pending() == 2
+    assert services.deliver_many([row.pk for row in rows]) == 0  # each row once

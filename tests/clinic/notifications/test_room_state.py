@@ -1,12 +1,10 @@
 """room.state: a room's occupancy changed; pushed (not stored) after commit to the room board's
-watchers (room managers and everyone who sees all bookings), with the room and its state only."""
+watchers (room managers and everyone who sees all bookings), with the room and its state only.
+Who hears it on a socket: tests/realtime/test_socket.py."""
 
 from __future__ import annotations
 
-import asyncio
-
 import pytest
-from channels.layers import get_channel_layer
 from django.utils import timezone
 
 from clinic.notifications import services
@@ -50,37 +48,3 @@ def test_the_event_carries_the_room_and_its_state_never_the_donor(people, room):
     event = services.room_state_event(room.pk)
     assert event == {"kind": "room.state", "data": {"room": room.pk, "name": "Room A", "state": "in_use"}}
     assert people.alice.donor_code not in str(event)
-
-
-@pytest.mark.redis
-def test_it_reaches_the_watchers_sockets_and_nobody_else(people, room, redis_url, settings):
-    from tests.realtime.support import channel_layers
-
-    settings.CHANNEL_LAYERS = channel_layers(redis_url, prefix=f"room-state-{room.pk}")
-    layer = get_channel_layer()
-
-    async def listen(user) -> str:
-        channel = await layer.new_channel()
-        await layer.group_add(services.group_name(user.pk), channel)
-        return channel
-
-    loop = asyncio.new_event_loop()
-    try:
-        channels = {name: loop.run_until_complete(listen(getattr(people, name))) for name in ("rita", "sam", "alice")}
-        assert services.push_room_state(room.pk) == 2  # rita (review_room) and sam (view_all_bookings)
-
-        async def received(channel: str):
-            try:
-                return await asyncio.wait_for(layer.receive(channel), timeout=1)
-            except TimeoutError:
-                return None
-
-        got = {name: loop.run_until_complete(received(channel)) for name, channel in channels.items()}
-    finally:
-        loop.close()
-    for name in ("rita", "sam"):
-        assert got[name]["notification"] == {
-            "kind": "room.state",
-            "data": {"room": room.pk, "name": "Room A", "state": "free"},
-        }
-    assert got["alice"] is None
