@@ -213,16 +213,19 @@ class BookingFlow(flow.Flow):
 
     # `now`: the door's clock (the scan's time), so that the session's times and the door's
     # decisions agree and tests can move time.
-    def do_check_in(self, activation: Any, actor: Any = None, now: datetime | None = None) -> None:
+    # The door steps return the booking as they left it (room and donor profile loaded): the
+    # door's answer shows it.
+    def do_check_in(self, activation: Any, actor: Any = None, now: datetime | None = None) -> Booking:
         booking = booking_services.set_status(
             booking_of(activation), Status.IN_PROGRESS, checked_in_at=now or timezone.now()
         )
         audit.record("booking.checked_in", actor=actor, obj=booking)  # who: the audit, not the task page
         announce_room_state(booking.room_id)
+        return booking
 
     def do_check_out(
         self, activation: Any, actor: Any = None, closed_by_staff: bool = False, now: datetime | None = None
-    ) -> None:
+    ) -> Booking:
         booking = booking_services.set_status(
             booking_of(activation), Status.COMPLETED, checked_out_at=now or timezone.now()
         )
@@ -231,6 +234,7 @@ class BookingFlow(flow.Flow):
         # The donor and the staff who collect the sample: one notify call, one delivery message.
         notify([booking.donor, *holders("bookings.manage_bookings")], "booking.completed", booking=booking)
         announce_room_state(booking.room_id)
+        return booking
 
     # --- ended from outside: a cancellation or a move ----------------------------------------
 

@@ -79,9 +79,10 @@ def _run_step(
         if before is not None:
             before()
         if step:
-            node.run(task, **kwargs)
-    # Read afresh, whole (the caller's copy may hold only some fields), with what the booking's
-    # answer shows: room name, donor code (and identity for staff).
+            # The step's own copy, read under the lock and whole, with what the booking's answer
+            # shows: room name, donor code (and identity for staff).
+            return node.run(task, **kwargs)
+    # Read afresh, whole (the caller's copy may hold only some fields).
     return Booking.objects.select_related("room", "donor__donor_profile").get(pk=booking.pk)
 
 
