@@ -127,12 +127,22 @@ def leave(*, client: User, entry_id: int) -> None:
 
 
 def days_checked(start: datetime, end: datetime) -> list[date]:
-    """The local days whose holds a booking of [start, end) is checked against (the slot's, and
-    with the arrival gap on, those of holds starting up to the gap before or after it): the days
-    of the waitlist lock it takes."""
+    """The local days whose holds a booking of [start, end) is checked against (those overlapping
+    it, and with the arrival gap on, those starting up to the gap before or after its start):
+    the days of the waitlist lock it takes."""
     gap = timedelta(minutes=settings.ARRIVAL_GAP_MINUTES)
-    first, last = timezone.localdate(start - gap), timezone.localdate(end + gap)
+    first = timezone.localdate(start - gap)
+    last = timezone.localdate(max(end - timedelta(microseconds=1), start + gap))
     return [first + timedelta(days=n) for n in range((last - first).days + 1)]
+
+
+def days_offered_against(day: date) -> list[date]:
+    """The days whose holds an offer of `day`'s slots reads: that day's, and with the arrival gap
+    on, those of the days either side (a hold just past midnight keeps an arrival off the slot
+    just before it)."""
+    if not settings.ARRIVAL_GAP_MINUTES:
+        return [day]
+    return [day - timedelta(days=1), day, day + timedelta(days=1)]
 
 
 def check_not_held(*, client: User, room: Room, start: datetime, end: datetime) -> None:
@@ -263,7 +273,7 @@ def waiting_days(now: datetime) -> list[date]:
 def _offer_day(day: date, now: datetime) -> int:
     if day < timezone.localdate(now) or not WaitlistEntry.objects.filter(date=day, state=State.WAITING).exists():
         return 0
-    locking.waitlist_lock([day])  # the day's line and free slots are read under it
+    locking.waitlist_lock(days_offered_against(day))  # the day's line and free slots are read under it
     waiting = list(
         WaitlistEntry.objects.filter(date=day, state=State.WAITING)
         .select_related("client__donor_profile")

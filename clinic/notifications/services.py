@@ -252,28 +252,41 @@ def deliver_many(notification_ids: list[int], *, redelivered: bool = False) -> i
     claimed first (compare-and-set on delivered_at), so a second delivery of the same row is a
     no-op. Returns how many this call delivered.
 
-    A push that fails (the channel layer is down) gives its row and the rows after it back, for
-    the sweep, and is raised once the rows pushed before it have gone outward.
+    Whatever stops the batch before a claimed row is pushed (the channel layer down, the
+    database gone while reading the rows) gives that row and the ones after it back, for the
+    sweep, and is raised once the rows pushed before it have gone outward.
 
     `redelivered`: this is a task message handed out again because the worker running it was
-    lost (acks_late, task_reject_on_worker_lost). That run may have died after its claims and
-    pushes but before the e-mail/SMS copies went out: those are sent now unless marked sent."""
+    lost (acks_late, task_reject_on_worker_lost). That run may have died after claiming rows and
+    before their e-mail/SMS copies went out: those are sent now unless marked sent (the live
+    push of a row it claimed but had not pushed is lost; the app's catch-up, `?after=`, shows
+    the row)."""
     claimed_at = timezone.now()
+    won: list[int] = []
     claimed: list[Notification] = []
     pushed_before: list[Notification] = []
-    for pk in notification_ids:
-        won = bool(Notification.objects.filter(pk=pk, delivered_at__isnull=True).update(delivered_at=claimed_at))
-        if not won and not redelivered:
-            continue
-        notification = Notification.objects.select_related("recipient").filter(pk=pk).first()
-        if notification is not None:
-            (claimed if won else pushed_before).append(notification)
-    sent, failure = async_to_sync(_send_until_failure)([push_message(n) for n in claimed]) if claimed else (0, None)
+    sent, failure = 0, None
+    try:
+        for pk in dict.fromkeys(notification_ids):
+            mine = bool(Notification.objects.filter(pk=pk, delivered_at__isnull=True).update(delivered_at=claimed_at))
+            if mine:
+                won.append(pk)
+            elif not redelivered:
+                continue
+            notification = Notification.objects.select_related("recipient").filter(pk=pk).first()
+            if notification is not None:
+                (claimed if mine else pushed_before).append(notification)
+        if claimed:
+            sent, failure = async_to_sync(_send_until_failure)([push_message(n) for n in claimed])
+    except Exception as exc:
+        failure = exc
+    pushed = claimed[:sent]
     if failure is not None:
         # Given back so that the sweep retries them.
-        unsent = [n.pk for n in claimed[sent:]]
-        Notification.objects.filter(pk__in=unsent, delivered_at=claimed_at).update(delivered_at=None)
-    for notification in pushed_before + claimed[:sent]:
+        unsent = set(won) - {n.pk for n in pushed}
+        if unsent:
+            Notification.objects.filter(pk__in=unsent, delivered_at=claimed_at).update(delivered_at=None)
+    for notification in pushed_before + pushed:
         if notification.delivered_at is not None:  # pushed by a run that was not given back meanwhile
             _send_outward_once(notification)
     if failure is not None:

@@ -68,3 +68,17 @@ def test_the_whole_list_held_stops_every_day():
 def test_it_is_held_only_inside_a_transaction():
     with pytest.raises(RuntimeError):
         locking.waitlist_lock([MONDAY])
+
+
+def test_the_days_a_booking_and_an_offer_lock(settings):
+    from clinic.bookings.waitlist import days_checked, days_offered_against
+    from tests import factories as f
+
+    settings.ARRIVAL_GAP_MINUTES = 0
+    assert days_checked(f.at(MONDAY, "23:30"), f.at(TUESDAY, "00:00")) == [MONDAY]  # ends at midnight
+    assert days_offered_against(MONDAY) == [MONDAY]
+    settings.ARRIVAL_GAP_MINUTES = 15
+    assert days_checked(f.at(MONDAY, "09:00"), f.at(MONDAY, "09:30")) == [MONDAY]
+    assert days_checked(f.at(MONDAY, "23:50"), f.at(TUESDAY, "00:00")) == [MONDAY, TUESDAY]  # a hold at 00:00
+    assert days_checked(f.at(TUESDAY, "00:10"), f.at(TUESDAY, "00:40")) == [MONDAY, TUESDAY]  # one at 23:59
+    assert days_offered_against(TUESDAY) == [MONDAY, TUESDAY, date(2026, 12, 9)]

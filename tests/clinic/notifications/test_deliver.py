@@ -168,3 +168,20 @@ def test_a_batch_goes_in_one_event_loop_and_a_failed_push_gives_back_its_row_and
     monkeypatch.setattr(services, "_group_send", real_send)
     assert services.deliver_pending() == 2
     assert services.deliver_many([row.pk for row in rows]) == 0  # each row once
+
+
+def test_whatever_stops_a_batch_before_its_pushes_gives_every_claimed_row_back(people, booking, layer, monkeypatch):
+    rows = services.notify([people.alice, people.bob], "booking.approved", booking=booking)
+    real_message = services.push_message
+
+    def second_breaks(notification):
+        if notification.pk == rows[1].pk:
+            raise ValueError("could not build the message")
+        return real_message(notification)
+
+    monkeypatch.setattr(services, "push_message", second_breaks)
+    with pytest.raises(ValueError):
+        services.deliver_many([row.pk for row in rows])
+    assert not Notification.objects.filter(pk__in=[r.pk for r in rows], delivered_at__isnull=False).exists()
+    monkeypatch.setattr(services, "push_message", real_message)
+    assert services.deliver_pending() == 2
