@@ -227,10 +227,6 @@ def push_message(notification: Notification) -> tuple[str, dict[str, Any]]:
     return group_name(notification.recipient_id), {"type": "notification.push", "notification": payload(notification)}
 
 
-def push(notification: Notification) -> None:
-    async_to_sync(_group_send)(*push_message(notification))
-
-
 def send_outward(notification: Notification) -> None:
     if not texts.TEXTS[notification.kind].outward:
         return
