@@ -225,7 +225,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         # approvals, not the timeout (the rows stay for the sweep, as in production).
         from clinic.notifications import services
 
-        services.enqueue = lambda ids: None
+        services.enqueue = lambda ids, rooms=None: None
 
     t0 = time.perf_counter()
     reset_data()

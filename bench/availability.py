@@ -71,7 +71,7 @@ def setup_django() -> str:
     # Notification deliveries would go to the shared broker: the rows stay, nothing is sent.
     from clinic.notifications import services
 
-    services.enqueue = lambda ids: None
+    services.enqueue = lambda ids, rooms=None: None
     return url
 
 

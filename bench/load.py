@@ -511,7 +511,7 @@ def arm(plan: list[tuple[int, int, datetime]], staff_id: int, manager_id: int) -
     from workflows.flows import BookingFlow
 
     # Setup, not load: the bookings' notifications are neither written nor published.
-    services.enqueue = lambda ids: None
+    services.enqueue = lambda ids, rooms=None: None
     flows.notify = flows.notify_holders_each = reviews.notify = lambda *a, **k: []
     staff, manager = User.objects.get(pk=staff_id), User.objects.get(pk=manager_id)
     for donor_id, room_id, start in plan:

@@ -95,7 +95,7 @@ def make_world(n: int) -> tuple[dict[str, str], list[tuple[int, str]]]:
     first_day = timezone.localdate() + timedelta(days=1)
     tz = timezone.get_default_timezone()
     bookings = []
-    enqueue, services.enqueue = services.enqueue, lambda ids: None
+    enqueue, services.enqueue = services.enqueue, lambda ids, rooms=None: None
     try:
         with transaction.atomic():
             for i in range(n):

@@ -113,12 +113,11 @@ def _unsaved(
 
 
 def _record(rows: list[Notification]) -> list[Notification]:
-    """Write the rows in the caller's transaction; after commit, one delivery message for all."""
+    """Write the rows in the caller's transaction; after commit, they go in its delivery message."""
     if not rows:
         return []
     rows = Notification.objects.bulk_create(rows)
-    ids = [row.pk for row in rows]
-    transaction.on_commit(lambda: enqueue(ids))
+    _after_commit(ids=[row.pk for row in rows])
     return rows
 
 
@@ -168,22 +167,76 @@ def _publish(what: str, send: Any) -> None:
         logger.warning("broker unavailable (%s); %s left undelivered", exc, what)
 
 
-def enqueue(ids: list[int]) -> None:
-    """Hand the rows to the workers (one message for the rows of one commit); with the broker
-    down the rows stay for the sweep."""
+class _CommitBatch:
+    """What one transaction hands the workers once it commits: the notifications it wrote and
+    the rooms whose state it changed, in one delivery message (a finished session tells the
+    donor, the staff and the room board at once).
+
+    One batch per transaction of a connection (so per thread): it is the current one while its
+    send is still among the connection's pending commit callbacks (Django's on_commit list).
+    A commit runs the send; a rollback drops it, and the next transaction starts a new batch.
+    A savepoint rolled back drops the send only if the batch began inside it (then everything in
+    it was rolled back too); otherwise the batch keeps what the savepoint added: rows that no
+    longer exist, which the delivery skips (they cannot be claimed), and a room whose state is
+    pushed once more, read afresh."""
+
+    def __init__(self) -> None:
+        self.ids: list[int] = []
+        self.rooms: list[int] = []
+        self.sent = False
+
+    def send(self) -> None:
+        if not self.sent:
+            self.sent = True
+            rooms = list(dict.fromkeys(self.rooms))
+            if rooms:
+                enqueue(self.ids, rooms)
+            elif self.ids:
+                enqueue(self.ids)
+
+    def pending_on(self, connection: Any) -> bool:
+        return not self.sent and any(
+            getattr(callback, "__self__", None) is self for _, callback, _ in connection.run_on_commit
+        )
+
+
+def _after_commit(ids: Iterable[int] = (), room: int | None = None) -> None:
+    """Add to the current transaction's delivery message (outside a transaction: send now)."""
+    connection = transaction.get_connection()
+    if not connection.in_atomic_block:
+        batch = _CommitBatch()
+    else:
+        batch = getattr(connection, "clinic_commit_batch", None)
+        if batch is None or not batch.pending_on(connection):
+            batch = connection.clinic_commit_batch = _CommitBatch()
+            transaction.on_commit(batch.send)
+    batch.ids.extend(ids)
+    if room is not None:
+        batch.rooms.append(room)
+    if not connection.in_atomic_block:
+        batch.send()
+
+
+def enqueue(ids: list[int], rooms: list[int] | None = None) -> None:
+    """Hand one commit's rows (and the rooms whose state it changed) to the workers in one
+    message; with the broker down the rows stay for the sweep, and the room board catches up by
+    its own refresh."""
     from clinic.notifications.tasks import deliver_batch  # tasks import this module
 
-    if ids:
-        _publish(f"{len(ids)} notification(s), for the sweep", lambda: deliver_batch.delay(list(ids)))
+    ids = list(ids)
+    if rooms:
+        what = f"{len(ids)} notification(s) and room.state of room(s) {rooms}"
+        _publish(what, lambda: deliver_batch.delay(ids, list(rooms)))
+    elif ids:
+        _publish(f"{len(ids)} notification(s), for the sweep", lambda: deliver_batch.delay(ids))
 
 
 def announce_room_state(room_id: int) -> None:
     """`room.state`: a room's occupancy changed (check-in, finish, close). Push-only, to room
-    managers and to everyone who sees all bookings, after the caller's transaction commits; no
-    row is kept (the room board is read afresh on each, and every 30 s anyway)."""
-    from clinic.notifications.tasks import push_room_state  # tasks import this module
-
-    transaction.on_commit(lambda: _publish(f"room.state of room {room_id}", lambda: push_room_state.delay(room_id)))
+    managers and to everyone who sees all bookings, after the caller's transaction commits, in
+    its delivery message; no row is kept (the room board is read afresh on each, and every 30 s
+    anyway)."""
+    _after_commit(room=room_id)
 
 
 def room_state_event(room_id: int) -> dict[str, Any] | None:
@@ -202,8 +255,12 @@ def push_room_state(room_id: int) -> bool:
     event = room_state_event(room_id)
     if event is None:
         return False
-    async_to_sync(_group_send)(ROOM_WATCHERS, {"type": "notification.push", "notification": event})
+    async_to_sync(_group_send)(*room_state_message(event))
     return True
+
+
+def room_state_message(event: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    return ROOM_WATCHERS, {"type": "notification.push", "notification": event}
 
 
 # --- delivering -----------------------------------------------------------------------------
@@ -243,51 +300,54 @@ def deliver(notification_id: int, *, redelivered: bool = False) -> bool:
     return deliver_many([notification_id], redelivered=redelivered) == 1
 
 
-def deliver_many(notification_ids: list[int], *, redelivered: bool = False) -> int:
-    """Push the notifications (one event loop for all of them) and send them outward. Each row is
-    claimed first (compare-and-set on delivered_at), so a second delivery of the same row is a
-    no-op. Returns how many this call delivered.
+def deliver_many(notification_ids: list[int], *, redelivered: bool = False, rooms: Iterable[int] = ()) -> int:
+    """Push the notifications (one event loop for all of them) and send them outward, then the
+    state of `rooms` to the room board's watchers. The rows are claimed first, in one statement
+    (compare-and-set on delivered_at), so a second delivery of the same row is a no-op. Returns
+    how many notifications this call delivered.
 
     Whatever stops the batch before a claimed row is pushed (the channel layer down, the
     database gone while reading the rows) gives that row and the ones after it back, for the
-    sweep, and is raised once the rows pushed before it have gone outward.
+    sweep, and is raised once the rows pushed before it have gone outward. A room state that
+    cannot be pushed is not kept (the board refreshes itself).
 
     `redelivered`: this is a task message handed out again because the worker running it was
     lost (acks_late, task_reject_on_worker_lost). That run may have died after claiming rows and
     before their e-mail/SMS copies went out: those are sent now unless marked sent (the live
     push of a row it claimed but had not pushed is lost; the app's catch-up, `?after=`, shows
     the row)."""
+    ids = list(dict.fromkeys(notification_ids))
     claimed_at = timezone.now()
-    won: list[int] = []
     claimed: list[Notification] = []
     pushed_before: list[Notification] = []
     sent, failure = 0, None
     try:
-        for pk in dict.fromkeys(notification_ids):
-            mine = bool(Notification.objects.filter(pk=pk, delivered_at__isnull=True).update(delivered_at=claimed_at))
-            if mine:
-                won.append(pk)
-            elif not redelivered:
-                continue
-            notification = Notification.objects.select_related("recipient").filter(pk=pk).first()
-            if notification is not None:
-                (claimed if mine else pushed_before).append(notification)
-        if claimed:
-            sent, failure = async_to_sync(_send_until_failure)([push_message(n) for n in claimed])
+        if ids and Notification.objects.filter(pk__in=ids, delivered_at__isnull=True).update(delivered_at=claimed_at):
+            rows = Notification.objects.select_related("recipient").filter(pk__in=ids)
+            for row in sorted(rows if redelivered else rows.filter(delivered_at=claimed_at), key=lambda n: n.pk):
+                (claimed if row.delivered_at == claimed_at else pushed_before).append(row)
+        elif ids and redelivered:
+            pushed_before = list(Notification.objects.select_related("recipient").filter(pk__in=ids).order_by("pk"))
+        sends = [push_message(n) for n in claimed]
+        for room_id in dict.fromkeys(rooms):
+            event = room_state_event(room_id)
+            if event is not None:
+                sends.append(room_state_message(event))
+        if sends:
+            sent, failure = async_to_sync(_send_until_failure)(sends)
     except Exception as exc:
         failure = exc
     pushed = claimed[:sent]
-    if failure is not None:
-        # Given back so that the sweep retries them.
-        unsent = set(won) - {n.pk for n in pushed}
-        if unsent:
-            Notification.objects.filter(pk__in=unsent, delivered_at=claimed_at).update(delivered_at=None)
+    if failure is not None and ids:
+        # What this run claimed and did not push is given back, so that the sweep retries it.
+        given_back = Notification.objects.filter(pk__in=ids, delivered_at=claimed_at)
+        given_back.exclude(pk__in=[n.pk for n in pushed]).update(delivered_at=None)
     for notification in pushed_before + pushed:
         if notification.delivered_at is not None:  # pushed by a run that was not given back meanwhile
             _send_outward_once(notification)
     if failure is not None:
         raise failure
-    return sent
+    return len(pushed)
 
 
 def _send_outward_once(notification: Notification) -> None:

@@ -45,7 +45,7 @@ def hold_deliveries(monkeypatch) -> list[int]:
     from clinic.notifications import services
 
     held: list[int] = []
-    monkeypatch.setattr(services, "enqueue", held.extend)
+    monkeypatch.setattr(services, "enqueue", lambda ids, rooms=None: held.extend(ids))
     return held
 
 

@@ -32,7 +32,7 @@ def committed(transactional_db, monkeypatch):
     from clinic.notifications import services as notifications
 
     f.restore_roles()
-    monkeypatch.setattr(notifications, "enqueue", lambda ids: None)
+    monkeypatch.setattr(notifications, "enqueue", lambda ids, rooms=None: None)
 
 
 def race(calls):

@@ -185,3 +185,54 @@ def test_whatever_stops_a_batch_before_its_pushes_gives_every_claimed_row_back(p
     assert not Notification.objects.filter(pk__in=[r.pk for r in rows], delivered_at__isnull=False).exists()
     monkeypatch.setattr(services, "push_message", real_message)
     assert services.deliver_pending() == 2
+
+
+def test_a_commits_rows_and_room_states_go_in_one_call_rows_first(people, booking, layer):
+    rows = services.notify([people.alice, people.sam], "booking.completed", booking=booking)
+    room = booking.room
+
+    async def scenario() -> tuple[list[dict], list[dict]]:
+        mine, board = await layer.new_channel(), await layer.new_channel()
+        await layer.group_add(services.group_name(people.alice.pk), mine)
+        await layer.group_add(services.ROOM_WATCHERS, board)
+        assert await sync_to_async(services.deliver_many)([row.pk for row in rows], rooms=[room.pk, room.pk]) == 2
+        heard: tuple[list[dict], list[dict]] = ([], [])
+        for channel, into in ((mine, heard[0]), (board, heard[1])):
+            while True:
+                try:
+                    into.append((await asyncio.wait_for(layer.receive(channel), timeout=0.5))["notification"])
+                except TimeoutError:
+                    break
+        return heard
+
+    alice_heard, board_heard = async_to_sync(scenario)()
+    assert [n["id"] for n in alice_heard] == [rows[0].pk]
+    assert board_heard == [services.room_state_event(room.pk)]  # once, however often it was named
+    assert not Notification.objects.filter(pk__in=[r.pk for r in rows], delivered_at__isnull=True).exists()
+
+
+def test_the_rows_of_a_batch_are_claimed_and_read_in_two_statements_whatever_their_number(
+    people, booking, layer, django_assert_num_queries
+):
+    rows = services.notify([people.alice, people.bob, people.sam, people.rita], "booking.reviewed", booking=booking)
+    with django_assert_num_queries(2):  # claim all, read the claimed (not outward: no marks)
+        assert services.deliver_many([row.pk for row in rows]) == 4
+    with django_assert_num_queries(1):  # nothing left to claim: nothing read
+        assert services.deliver_many([row.pk for row in rows]) == 0
+
+
+def test_a_room_state_that_cannot_be_pushed_keeps_the_rows_pushed_before_it(people, booking, layer, monkeypatch):
+    [row] = services.notify([people.alice], "booking.reviewed", booking=booking)
+    real_send = services._group_send
+
+    async def board_down(group, message):
+        if group == services.ROOM_WATCHERS:
+            raise ConnectionRefusedError("channel layer went away")
+        await real_send(group, message)
+
+    monkeypatch.setattr(services, "_group_send", board_down)
+    with pytest.raises(ConnectionRefusedError):
+        services.deliver_many([row.pk], rooms=[booking.room_id])
+    row.refresh_from_db()
+    assert row.delivered_at is not None  # pushed: not delivered twice by the sweep
+    assert services.deliver_pending() == 0

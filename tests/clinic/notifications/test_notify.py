@@ -64,6 +64,77 @@ def test_it_enqueues_primary_keys_after_commit_only(people, booking, monkeypatch
     assert sent == [([row.pk for row in rows],)]  # one message for the commit's rows
 
 
+def test_a_transaction_hands_over_its_rows_and_rooms_in_one_message(
+    people, booking, monkeypatch, django_capture_on_commit_callbacks
+):
+    sent = []
+    monkeypatch.setattr("clinic.notifications.tasks.deliver_batch.delay", lambda *args: sent.append(args))
+    with django_capture_on_commit_callbacks(execute=True):
+        reviewed = services.notify([people.alice], "booking.reviewed", booking=booking)
+        services.announce_room_state(booking.room_id)
+        approved = services.notify([people.alice, people.sam], "booking.approved", booking=booking)
+        services.announce_room_state(booking.room_id)
+        assert sent == []
+    assert sent == [([row.pk for row in reviewed + approved], [booking.room_id])]
+    # The next transaction starts its own message.
+    with django_capture_on_commit_callbacks(execute=True):
+        [again] = services.notify([people.alice], "booking.reviewed", booking=booking)
+    assert sent[1:] == [([again.pk],)]
+
+
+def test_what_a_rolled_back_savepoint_wrote_first_is_not_handed_over(
+    people, booking, monkeypatch, django_capture_on_commit_callbacks
+):
+    sent = []
+    monkeypatch.setattr("clinic.notifications.tasks.deliver_batch.delay", lambda *args: sent.append(args))
+    with django_capture_on_commit_callbacks(execute=True):
+        with pytest.raises(RuntimeError), transaction.atomic():
+            services.notify([people.alice], "booking.approved", booking=booking)
+            services.announce_room_state(booking.room_id)
+            raise RuntimeError("the approval failed")
+        [kept] = services.notify([people.bob], "booking.reviewed", booking=booking)
+    assert sent == [([kept.pk],)]
+
+
+def test_a_savepoint_rolled_back_after_the_first_row_leaves_the_rest_in_the_message(
+    people, booking, monkeypatch, django_capture_on_commit_callbacks
+):
+    """Its rows are gone (a delivery cannot claim them); what came before and after still goes."""
+    sent = []
+    monkeypatch.setattr("clinic.notifications.tasks.deliver_batch.delay", lambda *args: sent.append(args))
+    with django_capture_on_commit_callbacks(execute=True):
+        [first] = services.notify([people.alice], "booking.reviewed", booking=booking)
+        with pytest.raises(RuntimeError), transaction.atomic():
+            [undone] = services.notify([people.bob], "booking.approved", booking=booking)
+            raise RuntimeError("the approval failed")
+        [last] = services.notify([people.sam], "booking.reviewed", booking=booking)
+    assert sent == [([first.pk, undone.pk, last.pk],)]
+    assert not Notification.objects.filter(pk=undone.pk).exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_outside_a_transaction_and_after_a_rollback(monkeypatch):
+    """Autocommit: handed over at once. A transaction rolled back hands nothing over, and the
+    next one starts afresh."""
+    from tests.conftest import Personas
+
+    people = Personas()
+    room = f.room("Room A")
+    booking = f.booking(people.alice, room, f.at(f.tomorrow(), "09:00"))
+    sent = []
+    monkeypatch.setattr("clinic.notifications.tasks.deliver_batch.delay", lambda *args: sent.append(args))
+    [now] = services.notify([people.alice], "booking.reviewed", booking=booking)
+    services.announce_room_state(room.pk)
+    assert sent == [([now.pk],), ([], [room.pk])]
+    with pytest.raises(RuntimeError), transaction.atomic():
+        services.notify([people.alice], "booking.approved", booking=booking)
+        raise RuntimeError("the approval failed")
+    with transaction.atomic():
+        [later] = services.notify([people.alice], "booking.reviewed", booking=booking)
+        services.announce_room_state(room.pk)
+    assert sent[2:] == [([later.pk], [room.pk])]
+
+
 def test_it_skips_inactive_people_and_refuses_unknown_kinds(people, booking):
     people.bob.is_active = False
     people.bob.save()
