@@ -203,13 +203,14 @@ class _CommitBatch:
 def _after_commit(ids: Iterable[int] = (), room: int | None = None) -> None:
     """Add to the current transaction's delivery message (outside a transaction: send now)."""
     connection = transaction.get_connection()
+    current: _CommitBatch | None = getattr(connection, "clinic_commit_batch", None)
     if not connection.in_atomic_block:
         batch = _CommitBatch()
+    elif current is not None and current.pending_on(connection):
+        batch = current
     else:
-        batch = getattr(connection, "clinic_commit_batch", None)
-        if batch is None or not batch.pending_on(connection):
-            batch = connection.clinic_commit_batch = _CommitBatch()
-            transaction.on_commit(batch.send)
+        batch = connection.clinic_commit_batch = _CommitBatch()
+        transaction.on_commit(batch.send)
     batch.ids.extend(ids)
     if room is not None:
         batch.rooms.append(room)
