@@ -23,6 +23,7 @@ from clinic.notifications.services import notify_holders
 from clinic.rawsql import Columns
 from workflows.bookings import tell_change
 from workflows.flows import BookingFlow
+from workflows.models import BookingProcess
 from workflows.process import NotActive, current_process, process_lock
 
 _TASK = Columns(Task, "t", [field.attname for field in Task._meta.concrete_fields])
@@ -79,11 +80,28 @@ def _run_step(
         if before is not None:
             before()
         if step:
-            # The step's own copy, read under the lock and whole, with what the booking's answer
-            # shows: room name, donor code (and identity for staff).
-            return node.run(task, **kwargs)
+            return _run_handle(node, task, **kwargs)
     # Read afresh, whole (the caller's copy may hold only some fields).
     return Booking.objects.select_related("room", "donor__donor_profile").get(pk=booking.pk)
+
+
+def _run_handle(node: Any, task: Task, **kwargs: Any) -> Booking:
+    """The door step `node` (a Handle) on `task`, under the process lock the caller holds and
+    with the task it read under that lock. This is what the node's own run() does (activation,
+    run the handler, execute) without taking the lock a second time and reading the task and
+    the process again. The process comes with the booking as the step writes and answers it:
+    room name, donor code (and identity for staff)."""
+    task.process = BookingProcess.objects.select_related("booking__room", "booking__donor__donor_profile").get(
+        pk=task.process_id
+    )
+    activation = node.activation_class(task)
+    booking = activation.run(getattr(BookingFlow.instance, HANDLERS[node.name]), **kwargs)
+    activation.execute()
+    return booking
+
+
+# The door steps' handlers on the flow (BookingFlow declares them: check_in = Handle(this.do_check_in)).
+HANDLERS = {"check_in": "do_check_in", "check_out": "do_check_out"}
 
 
 def check_in(
