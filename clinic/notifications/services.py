@@ -242,12 +242,12 @@ def announce_room_state(room_id: int) -> None:
 
 def room_state_event(room_id: int) -> dict[str, Any] | None:
     """What a `room.state` push carries: the room and its state, never a donor."""
-    from clinic.rooms.board import room_board
+    from clinic.rooms.board import room_state_line
 
-    lines = room_board(room_ids=[room_id])
-    if not lines:
+    line = room_state_line(room_id)
+    if line is None:
         return None
-    return {"kind": "room.state", "data": {"room": room_id, "name": lines[0]["name"], "state": lines[0]["state"]}}
+    return {"kind": "room.state", "data": {"room": room_id, "name": line["name"], "state": line["state"]}}
 
 
 def push_room_state(room_id: int) -> bool:
