@@ -1,4 +1,5 @@
-"""ASGI entry point: HTTP through Django's stock handler, WebSockets through Channels."""
+"""ASGI entry point: HTTP through Django's stock handler, at most WEB_ACTIVE_REQUESTS at once
+(clinic.admission), WebSockets through Channels."""
 
 from __future__ import annotations
 
@@ -12,7 +13,14 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "clinic.settings")
 django_asgi_app = get_asgi_application()
 
 from channels.routing import ProtocolTypeRouter  # noqa: E402
+from django.conf import settings  # noqa: E402
 
 from api.routing import websocket_application  # noqa: E402
+from clinic.admission import ActiveRequestLimit  # noqa: E402
 
-application = ProtocolTypeRouter({"http": django_asgi_app, "websocket": websocket_application})
+application = ProtocolTypeRouter(
+    {
+        "http": ActiveRequestLimit(django_asgi_app, settings.WEB_ACTIVE_REQUESTS),
+        "websocket": websocket_application,
+    }
+)

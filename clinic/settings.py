@@ -88,6 +88,9 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
 ]
 
+# HTTP requests a web process runs at once; more wait their turn (clinic.admission).
+WEB_ACTIVE_REQUESTS = env.integer("WEB_ACTIVE_REQUESTS", 4, minimum=1, maximum=256)
+
 ROOT_URLCONF = "clinic.urls"
 ASGI_APPLICATION = "clinic.asgi.application"
 
