@@ -341,8 +341,11 @@ def deliver_many(notification_ids: list[int], *, redelivered: bool = False, room
     pushed = claimed[:sent]
     if failure is not None and ids:
         # What this run claimed and did not push is given back, so that the sweep retries it.
-        given_back = Notification.objects.filter(pk__in=ids, delivered_at=claimed_at)
-        given_back.exclude(pk__in=[n.pk for n in pushed]).update(delivered_at=None)
+        try:
+            given_back = Notification.objects.filter(pk__in=ids, delivered_at=claimed_at)
+            given_back.exclude(pk__in=[n.pk for n in pushed]).update(delivered_at=None)
+        except Exception:  # the database gone too: the failure raised below is the one to see
+            logger.warning("notifications %s claimed but not pushed could not be given back", ids, exc_info=True)
     for notification in pushed_before + pushed:
         if notification.delivered_at is not None:  # pushed by a run that was not given back meanwhile
             _send_outward_once(notification)

@@ -236,3 +236,23 @@ def test_a_room_state_that_cannot_be_pushed_keeps_the_rows_pushed_before_it(peop
     row.refresh_from_db()
     assert row.delivered_at is not None  # pushed: not delivered twice by the sweep
     assert services.deliver_pending() == 0
+
+
+def test_a_give_back_that_fails_too_does_not_hide_what_stopped_the_batch(people, booking, layer, monkeypatch, caplog):
+    rows = services.notify([people.alice], "booking.reviewed", booking=booking)
+
+    def broken(notification):
+        raise ValueError("could not build the message")
+
+    monkeypatch.setattr(services, "push_message", broken)
+    real_filter = Notification.objects.filter
+
+    def filter_then_fail(*args, **kwargs):
+        if "delivered_at" in kwargs:  # the give-back's query (the claim asks delivered_at__isnull)
+            raise ConnectionResetError("database went away")
+        return real_filter(*args, **kwargs)
+
+    monkeypatch.setattr(Notification.objects, "filter", filter_then_fail)
+    with pytest.raises(ValueError, match="could not build"):
+        services.deliver_many([row.pk for row in rows])
+    assert "could not be given back" in caplog.text
