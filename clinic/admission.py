@@ -5,8 +5,8 @@ thread of its own, as many at once as arrive. On a small machine a burst (a clin
 booking at nine, doors scanned at every change of slot) then shares the CPU among dozens of
 requests and every one of them is slow; behind a bound, each runs at full speed and the rest
 wait in the event loop, where waiting costs nothing. bench/load.py at its default load (2 cores,
-2 web processes): with WEB_ACTIVE_REQUESTS=4 the worst endpoint's p95 was 271-305 ms against
-357-1042 ms unbounded in the same hour.
+2 web processes), four runs each, alternating, in one slow hour: the worst endpoint's p95 was
+271, 277, 305 and 532 ms with WEB_ACTIVE_REQUESTS=4, against 357, 463, 725 and 1042 ms unbounded.
 
 What waits: HTTP only (WebSockets never). A request that waits keeps its connection; one whose
 client has gone by its turn is dropped by Django as soon as it starts. How long one request can
