@@ -11,8 +11,9 @@
   shared by those day-scoped callers, exclusively by the rare ones that touch any day (holds
   given back, the sweep's lapsing offers).
 - process lock (`PROCESS_LOCK`, BookingFlow's `lock_impl`; workflows.process.process_lock):
-  every state change of one booking. SELECT … FOR UPDATE on the process row; a wait that runs
-  out is 409 `busy`.
+  every state change of one booking. SELECT … FOR UPDATE on the process row, once per change
+  (a door step runs its Handle's activation under the lock it took: workflows.sessions); a wait
+  that runs out is 409 `busy`.
 - room lock (`room_lock`): first scans of one room, so that it has one occupant at a time.
   SELECT … FOR UPDATE on the room row until the transaction ends; runs out → 409 `busy`.
 - board lock (`board_lock`): commands to one relay board (host, port) never interleave (the
