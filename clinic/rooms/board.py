@@ -69,15 +69,12 @@ def room_state_line(room_id: int, now: datetime | None = None) -> dict[str, Any]
     return {"id": room_id, "name": room["name"], "state": state}
 
 
-def room_board(now: datetime | None = None, room_ids: list[int] | None = None) -> list[dict[str, Any]]:
+def room_board(now: datetime | None = None) -> list[dict[str, Any]]:
     """Each active room: free, booked, in use or with its door alarmed, with the booking now and
     the next one in the coming 24 hours (bookings with their donor profile loaded)."""
     now = now or timezone.now()
     rooms = Room.objects.filter(active=True).select_related("relay").order_by("name")
     bookings = Booking.objects.filter(**_around(now))
-    if room_ids is not None:
-        rooms = rooms.filter(pk__in=room_ids)
-        bookings = bookings.filter(room_id__in=room_ids)
     by_room: dict[int, list[Booking]] = {}
     for booking in bookings.select_related("donor__donor_profile").order_by("start"):
         by_room.setdefault(booking.room_id, []).append(booking)

@@ -18,11 +18,9 @@ def held_deliveries(monkeypatch) -> list[int]:
     """For transactional tests, where on_commit callbacks really run: notification deliveries are
     held off the broker (no worker here would take them). Returns the ids that would have gone.
     (tests/conftest.py puts the roles back before each transactional test.)"""
-    from clinic.notifications import services
+    from tests.workflows.helpers import hold_deliveries
 
-    held: list[int] = []
-    monkeypatch.setattr(services, "enqueue", lambda ids, rooms=None: held.extend(ids))
-    return held
+    return hold_deliveries(monkeypatch)
 
 
 @pytest.fixture
