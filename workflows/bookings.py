@@ -33,7 +33,8 @@ def tell_change(booking: Booking, change: str, *, actor: User | None, reason: st
 def request_booking(*, actor: User, donor: User, room_id: int, start: datetime, purpose: str | None = None) -> Booking:
     """A donor (or staff on his behalf) books a slot and a room; both reviews open at once."""
     try:
-        with transaction.atomic():
+        # All or nothing within the caller's transaction (the API view's): no savepoint of its own.
+        with transaction.atomic(savepoint=False):
             booking = booking_services.create_booking(
                 donor=donor, room_id=room_id, start=start, actor=actor, purpose=purpose
             )

@@ -56,6 +56,7 @@ def _client_profile(donor: User) -> DonorProfile:
     profile = DonorProfile.objects.filter(user=donor).first()
     if profile is None:
         raise Invalid(_("Bookings are made for a donor or self-preservation client."), code="not_a_client")
+    donor.donor_profile = profile  # what the booking's notifications read (his code): not read again
     return profile
 
 

@@ -153,3 +153,24 @@ def test_an_unknown_donor_reference_is_a_400(people, rooms, client_for, referenc
     assert response.status_code == 400
     assert response.json()["code"] in {"unknown_donor", "invalid"}
     assert not Booking.objects.exists()
+
+
+def test_the_donor_profile_is_read_once_under_his_lock(people, rooms, client_for):
+    """His status decides the booking's purpose, so the profile is read after his row is locked;
+    the reviewers' notifications (his donor code) use that read, not another."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from clinic.notifications.models import Notification
+
+    client = client_for(people.alice)
+    with CaptureQueriesContext(connection) as queries:
+        response = book(client, rooms[0], f.at(f.tomorrow(), "09:00"))
+    assert response.status_code == 201, response.content
+    statements = [q["sql"] for q in queries.captured_queries]
+    profile_reads = [i for i, sql in enumerate(statements) if 'FROM "accounts_donorprofile"' in sql]
+    donor_lock = next(i for i, sql in enumerate(statements) if 'FROM "accounts_user"' in sql and "FOR UPDATE" in sql)
+    assert len(profile_reads) == 1 and profile_reads[0] > donor_lock
+    code = people.alice.donor_profile.donor_code
+    announced = Notification.objects.filter(booking_id=response.json()["id"]).exclude(recipient=people.alice)
+    assert announced.exists() and all(n.data["code"] == code for n in announced)
