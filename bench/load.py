@@ -54,7 +54,7 @@ import time
 from collections import Counter, defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse, urlunparse
@@ -1038,6 +1038,13 @@ def run(config: Config, *, on_tick: Callable[[float, dict], None] | None = None)
                 break
             time.sleep(0.5)
         drained = time.monotonic() - ended
+        written_from = datetime.fromtimestamp(figures["started_wall"], tz=UTC)
+        delivery_ms = sorted(
+            (delivered - created).total_seconds() * 1000
+            for created, delivered in Notification.objects.filter(
+                created__gte=written_from, delivered_at__isnull=False
+            ).values_list("created", "delivered_at")
+        )
         rss.append((wall + drained, {name: rss_mb(pid) for name, pid in rss_pids.items()}))
         if held is not None:
             time.sleep(2)  # the last deliveries reach the sockets
@@ -1053,6 +1060,7 @@ def run(config: Config, *, on_tick: Callable[[float, dict], None] | None = None)
             "undelivered_at_end": undelivered_at_end,
             "undelivered": Notification.objects.filter(delivered_at__isnull=True).count(),
             "drained_s": drained,
+            "delivery_ms": delivery_ms,
             "overlaps": overlapping_bookings(),
             "half_written": half_written(),
             "pulses": relay_pulses(boards) - pulses0,
@@ -1096,6 +1104,11 @@ def run(config: Config, *, on_tick: Callable[[float, dict], None] | None = None)
             f"notifications: {figures['notifications']} created, {undelivered_at_end} undelivered when the traffic "
             f"stopped, {figures['undelivered']} after {drained:.1f} s more"
         )
+        if delivery_ms:
+            print(
+                f"notification delivery, from its row written (before the commit) to pushed: p50 "
+                f"{pct(delivery_ms, 50):.0f} ms, p95 {pct(delivery_ms, 95):.0f} ms, max {delivery_ms[-1]:.0f} ms"
+            )
 
         cpu_self = (self1.ru_utime + self1.ru_stime) - (self0.ru_utime + self0.ru_stime)
         ncpu = os.cpu_count() or 1
