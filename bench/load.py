@@ -11,7 +11,8 @@ Traffic, for --seconds (default 60), from a pool of client threads with keep-ali
   (POST /api/bookings/; a 409 sends him browsing again), follow the booking
   (GET /api/bookings/{id}/) until both reviews are done, then cancel it (POST .../cancel/) and
   start over: a steady stream of new bookings. Each donor's first step, too, comes after a think
-  time, so the load is the same from the first second to the last.
+  time, so requests arrive at the same rate from the first second (the mix settles within about
+  20 s: every donor starts by browsing).
 - --reviewers (2) staff and as many room managers: GET /api/tasks/, approve each of their share
   (POST /api/tasks/{id}/approve/) one after the other, look again after a second when empty.
 - --scan-rate (20) door scans per second on a fixed schedule (open loop): half are first scans of
@@ -1106,7 +1107,7 @@ def run(config: Config, *, on_tick: Callable[[float, dict], None] | None = None)
         )
         if delivery_ms:
             print(
-                f"notification delivery, from its row written (before the commit) to pushed: p50 "
+                f"notification delivery, from its row written (before the commit) to claimed for its push: p50 "
                 f"{pct(delivery_ms, 50):.0f} ms, p95 {pct(delivery_ms, 95):.0f} ms, max {delivery_ms[-1]:.0f} ms"
             )
 
