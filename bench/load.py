@@ -24,10 +24,11 @@ Traffic, for --seconds (default 60), from a pool of client threads with keep-ali
 
 First, on the idle platform, each endpoint alone (PROBE_N requests one at a time): its latency
 and the web CPU it costs, i.e. where a request's time goes before any queueing. Then the run:
-requests per second, p50/p95/p99 per endpoint and by 10 s of the run, answers by status (5xx
-must be none), overlapping active bookings per room (must be none), bookings without their
-process, notifications delivered, doors opened against relay pulses seen by the simulators, and
-the CPU used by each process group, the load generator included. Targets: no 5xx, no overlap,
+requests per second, p50/p95/p99 per endpoint and by 10 s of the run (with the CPU the web, the
+worker and the whole machine used in those 10 s), answers by status (5xx must be none),
+overlapping active bookings per room (must be none), bookings without their process,
+notifications delivered, doors opened against relay pulses seen by the simulators, and the CPU
+used by each process group, the load generator included. Targets: no 5xx, no overlap,
 p95 <= 300 ms. Asserts nothing.
 
 Run: .venv/bin/python bench/load.py [--seconds 60] [--donors 200] [--scan-rate 20]
@@ -854,23 +855,38 @@ def latency_table(samples: list[Sample], wall: float, title: str = "") -> list[s
     return lines
 
 
-def window_table(samples: list[Sample], wall: float, width_s: float = 10.0) -> list[str]:
+def window_table(
+    samples: list[Sample], wall: float, width_s: float = 10.0, cpu: Sequence[tuple[float, dict[str, float]]] = ()
+) -> list[str]:
     """The run in slices of `width_s` seconds (by send time): a start-up surge or a stall shows
-    here, where the whole run's percentiles would hide when it happened."""
+    here, where the whole run's percentiles would hide when it happened. `cpu`: (elapsed, CPU
+    seconds used so far by "web", "worker" and the whole "machine"), one reading per slice
+    boundary: what each slice cost, as a share of one core."""
     by: dict[int, list[Sample]] = defaultdict(list)
     for sample in samples:
         by[int(sample.at // width_s)].append(sample)
-    lines = [f"{'seconds into the run':<34} {'n':>6} {'rps':>6} {'p50 ms':>8} {'p95 ms':>8} {'max ms':>8}  > target"]
+    used: dict[int, dict[str, float]] = {}
+    for (t0, c0), (t1, c1) in itertools.pairwise(cpu):
+        index = round(t0 / width_s)
+        used[index] = {name: (c1[name] - c0[name]) / max(t1 - t0, 1e-9) for name in c1}
+    lines = [
+        f"{'seconds into the run':<22} {'n':>6} {'rps':>6} {'p50 ms':>8} {'p95 ms':>8} {'max ms':>8} {'> target':>9}"
+        + ("   web  worker  machine (share of one core)" if used else "")
+    ]
     for index in sorted(by):
         rows = by[index]
         ms = [s.latency * 1000 for s in rows]
         span = min(width_s, wall - index * width_s) or width_s
         slow = sum(m > TARGET_P95_MS for m in ms)
         label = f"{index * width_s:.0f}–{min((index + 1) * width_s, wall):.0f}"
-        lines.append(
-            f"{label:<34} {len(rows):>6} {len(rows) / span:>6.1f} {pct(ms, 50):>8.1f} {pct(ms, 95):>8.1f} "
-            f"{max(ms):>8.1f}  {slow}"
+        line = (
+            f"{label:<22} {len(rows):>6} {len(rows) / span:>6.1f} {pct(ms, 50):>8.1f} {pct(ms, 95):>8.1f} "
+            f"{max(ms):>8.1f} {slow:>9}"
         )
+        if index in used:
+            share = used[index]
+            line += f"  {share['web']:>5.0%}  {share['worker']:>6.0%}  {share['machine']:>7.0%}"
+        lines.append(line)
     return lines
 
 
@@ -1007,7 +1023,16 @@ def run(config: Config, *, on_tick: Callable[[float, dict], None] | None = None)
         rss: list[tuple[float, dict[str, float]]] = [(0.0, {name: rss_mb(pid) for name, pid in rss_pids.items()})]
         figures["rss"] = rss
 
+        def cpu_now() -> dict[str, float]:
+            return {name: group_cpu(processes[name].proc.pid) for name in ("web", "worker")} | {
+                "machine": machine_busy()[0]
+            }
+
+        cpu_marks: list[tuple[float, dict[str, float]]] = [(0.0, cpu_now())]
+
         def tick(elapsed: float) -> None:
+            if elapsed - cpu_marks[-1][0] >= 10.0:
+                cpu_marks.append((elapsed, cpu_now()))
             if config.rss_every_s and elapsed - rss[-1][0] >= config.rss_every_s:
                 rss.append((elapsed, {name: rss_mb(pid) for name, pid in rss_pids.items()}))
             if config.outage_at is not None:
@@ -1075,7 +1100,7 @@ def run(config: Config, *, on_tick: Callable[[float, dict], None] | None = None)
         for line in latency_table(samples, wall, f"{len(samples)} requests in {wall:.1f} s"):
             print(line)
         print()
-        for line in window_table(samples, wall):
+        for line in window_table(samples, wall, cpu=cpu_marks):
             print(line)
         server_errors = [s for s in samples if s.status >= 500 or s.status == 0]
         errors = Counter((s.status, s.code) for s in samples if s.status >= 400 or s.status == 0)
