@@ -80,6 +80,22 @@ os.environ["DJANGO_SETTINGS_MODULE"] = "clinic.settings"
 os.environ.setdefault("LOG_LEVEL", "WARNING")
 os.environ["EARLY_CHECK_IN_MINUTES"] = str(SLOT_MINUTES)
 os.environ["CHECK_IN_GRACE_MINUTES"] = str(SLOT_MINUTES + 5)
+# No worker runs here: the deliveries the bookings hand to the workers go to a broker database
+# of the bench's own (BENCH_BROKER_URL), emptied before and after, never to the queue a
+# `make run` worker reads (some 5,000 messages a run).
+BROKER_URL = os.environ.get("BENCH_BROKER_URL", "redis://127.0.0.1:6379/13")
+os.environ["CELERY_BROKER_URL"] = BROKER_URL
+
+
+def empty_broker() -> None:
+    import redis
+
+    try:
+        client = redis.Redis.from_url(BROKER_URL, socket_connect_timeout=1, socket_timeout=2)
+        client.flushdb()
+        client.close()
+    except redis.RedisError as exc:
+        print(f"note: broker {BROKER_URL} not emptied: {exc}")
 
 
 # --- statistics ---------------------------------------------------------------------------
@@ -372,6 +388,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     started = time.monotonic()
     recreate_database(DATABASE_URL)
+    empty_broker()
     import django
 
     django.setup()
@@ -426,6 +443,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             web.kill()
         for board in boards:
             board.stop()
+        empty_broker()
 
     c = args.concurrency
     rows = [
