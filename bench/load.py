@@ -1048,6 +1048,7 @@ def run(config: Config, *, on_tick: Callable[[float, dict], None] | None = None)
         pulses0 = relay_pulses(boards)  # the probe's
         figures["started_wall"] = time.time()
         wall = the_run.go(actors, tick)
+        cpu_marks.append((wall, cpu_now()))  # the last slice, up to the last answer
 
         self1 = resource.getrusage(resource.RUSAGE_SELF)
         busy1, total1 = machine_busy()

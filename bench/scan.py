@@ -16,6 +16,7 @@ Database: the server and credentials of DATABASE_URL (default
 postgres://postgres@127.0.0.1:5432/clinic_bench_scan). The database is dropped, recreated and
 migrated on every run, so only a database named clinic_bench* is ever used: any other name
 (e.g. `make bench` passes the test database) is replaced by clinic_bench_scan on the same server.
+Broker: BENCH_BROKER_URL (default redis://127.0.0.1:6379/13), emptied before and after.
 """
 
 from __future__ import annotations
