@@ -1,13 +1,17 @@
 """The web server as `make run` starts it (uvicorn, clinic.ops run_platform.web_command), as an
 outsider would try it: X-Forwarded-For does not change who he is to the login lockout, a socket
-ticket opens one socket once, and no token or ticket from a socket URL reaches the server's log."""
+ticket opens one socket once, and no token or ticket from a socket URL reaches the server's log,
+nor, behind the nginx example (deploy/nginx/clinic.conf, run by Debian's nginx), nginx's."""
 
 from __future__ import annotations
 
 import json
+import shutil
+import subprocess
 import sys
 import urllib.error
 import urllib.request
+from pathlib import Path
 
 import pytest
 from websockets.exceptions import InvalidStatus
@@ -15,8 +19,9 @@ from websockets.sync.client import connect
 
 from clinic.accounts.models import AccessToken
 from clinic.ops.management.commands.run_platform import web_command
+from tests.conftest import IN_CI
 from tests.factories import PASSWORD
-from tests.realtime.support import Process, free_port, service_env, wait_for_port, worker_db_url
+from tests.realtime.support import ROOT, Process, free_port, service_env, wait_for_port, worker_db_url
 
 pytestmark = [pytest.mark.redis, pytest.mark.django_db(transaction=True)]
 
@@ -80,3 +85,69 @@ def test_a_socket_ticket_opens_one_socket_once_and_no_credential_is_logged(peopl
     assert "/ws/notifications/" in log  # the server does log the sockets
     assert token not in log and ticket["ticket"] not in log
     assert "token=[redacted]" in log
+
+
+def nginx_in_front(web_port: int, tmp: Path) -> tuple[list[str], int]:
+    """deploy/nginx/clinic.conf as an nginx here runs it: plain HTTP on a free port of 127.0.0.1
+    instead of TLS on 443 (the test has no certificate; Debian 12's nginx 1.22 has no `http2 on;`),
+    the web server under test as the upstream, the logs in `tmp`. Everything else as written.
+    Returns the command that runs it (checked with `nginx -t`) and its port."""
+    nginx = shutil.which("nginx") or "/usr/sbin/nginx"
+    if not Path(nginx).exists():
+        message = "nginx is not installed (apt-get install nginx)"
+        if IN_CI:
+            pytest.fail(message + " (CI=true: a missing package is a failure, never a skip)")
+        pytest.skip(message)
+    port = free_port()
+    conf = (ROOT / "deploy" / "nginx" / "clinic.conf").read_text()
+    for old, new in [
+        ("server 127.0.0.1:8000;", f"server 127.0.0.1:{web_port};"),
+        ("listen 80;", f"listen 127.0.0.1:{free_port()};"),
+        ("listen 443 ssl;", f"listen 127.0.0.1:{port};"),
+        ("    http2 on;\n", ""),
+        ("    ssl_certificate     /etc/ssl/clinic/fullchain.pem;\n", ""),
+        ("    ssl_certificate_key /etc/ssl/clinic/privkey.pem;\n", ""),
+    ]:
+        assert old in conf, f"deploy/nginx/clinic.conf no longer has {old!r}: update this test"
+        conf = conf.replace(old, new)
+    conf = conf.replace("/var/log/nginx/", f"{tmp}/")  # its own access_log lines, if any
+    (tmp / "clinic.conf").write_text(conf)
+    temp_paths = "".join(
+        f"    {kind}_temp_path {tmp}/{kind};\n" for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
+    )
+    (tmp / "nginx.conf").write_text(
+        f"daemon off;\npid {tmp}/nginx.pid;\nerror_log {tmp}/error.log info;\nevents {{ worker_connections 64; }}\n"
+        f"http {{\n    access_log {tmp}/access.log;\n{temp_paths}    include {tmp}/clinic.conf;\n}}\n"
+    )
+    command = [nginx, "-p", str(tmp), "-c", str(tmp / "nginx.conf"), "-e", str(tmp / "error.log")]
+    checked = subprocess.run([*command, "-t"], capture_output=True, text=True, timeout=30)
+    assert checked.returncode == 0, checked.stderr
+    return command, port
+
+
+def test_behind_the_nginx_example_no_socket_credential_reaches_its_access_log(people, server, tmp_path):
+    host, _ = server
+    web_port = int(host.rsplit(":", 1)[1])
+    command, port = nginx_in_front(web_port, tmp_path)
+    proxy = Process("nginx", command, tmp_path / "nginx.out").start()
+    try:
+        wait_for_port(port, proc=proxy.proc)
+        token = AccessToken.objects.create(user=people.alice).key
+        status, ticket = post(f"http://127.0.0.1:{port}", "/api/ws-ticket/", {}, {"Authorization": f"Token {token}"})
+        assert status == 201, ticket
+        with connect(f"ws://127.0.0.1:{port}/ws/notifications/?token={token}", open_timeout=10) as socket:
+            socket.ping().wait(5)
+        with connect(f"ws://127.0.0.1:{port}/ws/notifications/?ticket={ticket['ticket']}", open_timeout=10) as socket:
+            socket.ping().wait(5)
+        with pytest.raises(InvalidStatus):  # refused by the web server: its answer is logged too
+            connect(f"ws://127.0.0.1:{port}/ws/notifications/?token=forged-{token}", open_timeout=10)
+    finally:
+        proxy.stop()
+    access = (tmp_path / "access.log").read_text()
+    sockets = [line for line in access.splitlines() if "/ws/notifications/" in line]
+    assert len(sockets) == 3, access
+    assert [line.split('" ')[1].split()[0] for line in sockets] == ["101", "101", "403"], access
+    assert '"GET /ws/notifications/ HTTP/1.1"' in sockets[0]
+    assert 'POST /api/ws-ticket/ HTTP/1.1" 201' in access  # the other lines as nginx's default has them
+    logs = access + (tmp_path / "error.log").read_text()
+    assert token not in logs and ticket["ticket"] not in logs and "token=" not in logs and "ticket=" not in logs
