@@ -5,6 +5,7 @@ nor, behind the nginx example (deploy/nginx/clinic.conf, run by Debian's nginx),
 
 from __future__ import annotations
 
+import http.client
 import json
 import shutil
 import subprocess
@@ -87,22 +88,23 @@ def test_a_socket_ticket_opens_one_socket_once_and_no_credential_is_logged(peopl
     assert "token=[redacted]" in log
 
 
-def nginx_in_front(web_port: int, tmp: Path) -> tuple[list[str], int]:
+def nginx_in_front(web_port: int, tmp: Path) -> tuple[list[str], int, int]:
     """deploy/nginx/clinic.conf as an nginx here runs it: plain HTTP on a free port of 127.0.0.1
     instead of TLS on 443 (the test has no certificate; Debian 12's nginx 1.22 has no `http2 on;`),
     the web server under test as the upstream, the logs in `tmp`. Everything else as written.
-    Returns the command that runs it (checked with `nginx -t`) and its port."""
+    Returns the command that runs it (checked with `nginx -t`), its port and its redirect's port
+    (the plain-HTTP server)."""
     nginx = shutil.which("nginx") or "/usr/sbin/nginx"
     if not Path(nginx).exists():
         message = "nginx is not installed (apt-get install nginx)"
         if IN_CI:
             pytest.fail(message + " (CI=true: a missing package is a failure, never a skip)")
         pytest.skip(message)
-    port = free_port()
+    port, redirect_port = free_port(), free_port()
     conf = (ROOT / "deploy" / "nginx" / "clinic.conf").read_text()
     for old, new in [
         ("server 127.0.0.1:8000;", f"server 127.0.0.1:{web_port};"),
-        ("listen 80;", f"listen 127.0.0.1:{free_port()};"),
+        ("listen 80;", f"listen 127.0.0.1:{redirect_port};"),
         ("listen 443 ssl;", f"listen 127.0.0.1:{port};"),
         ("    http2 on;\n", ""),
         ("    ssl_certificate     /etc/ssl/clinic/fullchain.pem;\n", ""),
@@ -122,13 +124,13 @@ def nginx_in_front(web_port: int, tmp: Path) -> tuple[list[str], int]:
     command = [nginx, "-p", str(tmp), "-c", str(tmp / "nginx.conf"), "-e", str(tmp / "error.log")]
     checked = subprocess.run([*command, "-t"], capture_output=True, text=True, timeout=30)
     assert checked.returncode == 0, checked.stderr
-    return command, port
+    return command, port, redirect_port
 
 
 def test_behind_the_nginx_example_no_socket_credential_reaches_its_access_log(people, server, tmp_path):
     host, _ = server
     web_port = int(host.rsplit(":", 1)[1])
-    command, port = nginx_in_front(web_port, tmp_path)
+    command, port, redirect_port = nginx_in_front(web_port, tmp_path)
     proxy = Process("nginx", command, tmp_path / "nginx.out").start()
     try:
         wait_for_port(port, proc=proxy.proc)
@@ -141,12 +143,16 @@ def test_behind_the_nginx_example_no_socket_credential_reaches_its_access_log(pe
             socket.ping().wait(5)
         with pytest.raises(InvalidStatus):  # refused by the web server: its answer is logged too
             connect(f"ws://127.0.0.1:{port}/ws/notifications/?token=forged-{token}", open_timeout=10)
+        plain = http.client.HTTPConnection("127.0.0.1", redirect_port, timeout=10)  # an app set to ws://
+        plain.request("GET", f"/ws/notifications/?token={token}", headers={"Upgrade": "websocket"})
+        assert plain.getresponse().status == 301
+        plain.close()
     finally:
         proxy.stop()
     access = (tmp_path / "access.log").read_text()
     sockets = [line for line in access.splitlines() if "/ws/notifications/" in line]
-    assert len(sockets) == 3, access
-    assert [line.split('" ')[1].split()[0] for line in sockets] == ["101", "101", "403"], access
+    assert len(sockets) == 4, access
+    assert [line.split('" ')[1].split()[0] for line in sockets] == ["101", "101", "403", "301"], access
     assert '"GET /ws/notifications/ HTTP/1.1"' in sockets[0]
     assert 'POST /api/ws-ticket/ HTTP/1.1" 201' in access  # the other lines as nginx's default has them
     logs = access + (tmp_path / "error.log").read_text()
